@@ -1,0 +1,167 @@
+"""Gopher's repetition rules (Rae et al. 2021, table A1): repeated lines, paragraphs and word n-grams.
+
+The n-gram rules run on integer hashes in NumPy rather than on joined strings: each word is hashed once, and
+the hash of every n-gram is built from the (n-1)-gram hashes, so all nine n-gram sizes cost a few vector ops.
+
+Character fractions are over the length of the text, an n-gram's characters being its words joined by single
+spaces, as in datatrove (whose definitions the thresholds of FineWeb and others were tuned on):
+- top n-gram: characters of the most frequent repeated n-gram, times its count;
+- duplicate n-grams: datatrove's left-to-right scan that counts each repeated occurrence and jumps past it.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+
+import numpy as np
+
+from stages.clean.config import GopherRepetitionConfig
+from stages.clean.document_view import DocumentView
+from stages.clean.drop import Drop, above
+
+NGRAM_HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+
+
+def duplicate_counts(pieces: list[str]) -> tuple[int, int]:
+    """How many `pieces` repeat an earlier one, and how many characters those repeats hold."""
+    seen: set[str] = set()
+    duplicates = 0
+    duplicate_characters = 0
+    for piece in pieces:
+        if piece in seen:
+            duplicates += 1
+            duplicate_characters += len(piece)
+        else:
+            seen.add(piece)
+    return duplicates, duplicate_characters
+
+
+def top_ngram_characters(ngram_hashes: np.ndarray, ngram_characters: np.ndarray) -> int:
+    """Characters in the most frequent n-gram times its count; 0 when no n-gram repeats."""
+    _, inverse, counts = np.unique(ngram_hashes, return_inverse=True, return_counts=True)
+    top_count = int(counts.max())
+    if top_count < 2:
+        return 0
+    return top_count * int(ngram_characters[counts[inverse] == top_count].max())
+
+
+def duplicate_ngram_characters(ngram_hashes: np.ndarray, ngram_characters: np.ndarray, n: int) -> int:
+    """Characters in repeated n-gram occurrences, as datatrove's `find_all_duplicate` counts them: scanning left
+    to right, a position whose n-gram was seen at a visited position counts and makes the scan jump `n` ahead.
+
+    Only repeat occurrences (n-grams that occurred earlier) can count, so the Python loop visits just those: a
+    repeat counts when its first occurrence, or an earlier repeat of it, was visited rather than jumped over.
+    """
+    _, first_positions, groups = np.unique(ngram_hashes, return_index=True, return_inverse=True)
+    if len(first_positions) == len(ngram_hashes):
+        return 0
+    first_of_position = first_positions[groups]
+    repeats = np.flatnonzero(first_of_position != np.arange(len(ngram_hashes)))
+    jump_starts: list[int] = []  # positions jumped over lie in [start, start + n - 1) for each start
+    visited_repeat_groups: set[int] = set()
+    resume_at = 0
+    repeated_characters = 0
+    for position, group, first in zip(
+        repeats.tolist(), groups[repeats].tolist(), first_of_position[repeats].tolist(), strict=True
+    ):
+        if position < resume_at:
+            continue
+        window = bisect_right(jump_starts, first) - 1
+        first_visited = window < 0 or first >= jump_starts[window] + n - 1
+        if first_visited or group in visited_repeat_groups:
+            repeated_characters += int(ngram_characters[position])
+            jump_starts.append(position + 1)
+            resume_at = position + n
+        else:
+            visited_repeat_groups.add(group)
+    return repeated_characters
+
+
+class GopherRepetitionFilter:
+    """Rejects documents whose lines, paragraphs or n-grams repeat more than Gopher's table allows."""
+
+    family = "gopher_repetition"
+
+    def __init__(self, config: GopherRepetitionConfig) -> None:
+        self.config = config
+        self._top_limits = dict(sorted(config.max_top_ngram_char_fraction.items()))
+        self._duplicate_limits = dict(sorted(config.max_duplicate_ngram_char_fraction.items()))
+        self._largest_n = max([1, *self._top_limits, *self._duplicate_limits])
+
+    def check(self, view: DocumentView) -> Drop | None:
+        if not self.config.enabled:
+            return None
+        return self._check_paragraphs_and_lines(view) or self._check_ngrams(view)
+
+    def _check_paragraphs_and_lines(self, view: DocumentView) -> Drop | None:
+        config = self.config
+        family = self.family
+        text_length = max(len(view.text), 1)
+        paragraphs = view.paragraphs
+        if paragraphs:
+            duplicates, characters = duplicate_counts(paragraphs)
+            drop = above(
+                f"{family}:dup_paragraph_fraction",
+                "dup_paragraph_fraction",
+                duplicates / len(paragraphs),
+                config.max_duplicate_paragraph_fraction,
+            ) or above(
+                f"{family}:dup_paragraph_char_fraction",
+                "dup_paragraph_char_fraction",
+                characters / text_length,
+                config.max_duplicate_paragraph_char_fraction,
+            )
+            if drop:
+                return drop
+        lines = view.lines
+        if lines:
+            duplicates, characters = duplicate_counts(lines)
+            drop = above(
+                f"{family}:dup_line_fraction",
+                "dup_line_fraction",
+                duplicates / len(lines),
+                config.max_duplicate_line_fraction,
+            ) or above(
+                f"{family}:dup_line_char_fraction",
+                "dup_line_char_fraction",
+                characters / text_length,
+                config.max_duplicate_line_char_fraction,
+            )
+            if drop:
+                return drop
+        return None
+
+    def _check_ngrams(self, view: DocumentView) -> Drop | None:
+        words = view.words
+        word_count = len(words)
+        if word_count < 2:
+            return None
+        total_characters = len(view.text)
+        word_hashes = np.fromiter(map(hash, words), dtype=np.int64, count=word_count).view(np.uint64)
+        word_lengths = np.asarray(view.word_lengths, dtype=np.int64)
+        cumulative_lengths = np.concatenate(([0], np.cumsum(word_lengths)))
+        ngram_hashes = word_hashes
+        for n in range(2, min(self._largest_n, word_count) + 1):
+            ngram_hashes = ngram_hashes[:-1] * NGRAM_HASH_MULTIPLIER + word_hashes[n - 1 :]
+            ngram_characters = cumulative_lengths[n:] - cumulative_lengths[:-n] + (n - 1)
+            if n in self._top_limits:
+                fraction = top_ngram_characters(ngram_hashes, ngram_characters) / total_characters
+                drop = above(
+                    f"{self.family}:top_{n}gram_char_fraction",
+                    f"top_{n}gram_char_fraction",
+                    fraction,
+                    self._top_limits[n],
+                )
+                if drop:
+                    return drop
+            if n in self._duplicate_limits:
+                fraction = duplicate_ngram_characters(ngram_hashes, ngram_characters, n) / total_characters
+                drop = above(
+                    f"{self.family}:dup_{n}gram_char_fraction",
+                    f"dup_{n}gram_char_fraction",
+                    fraction,
+                    self._duplicate_limits[n],
+                )
+                if drop:
+                    return drop
+        return None

@@ -1,0 +1,110 @@
+"""Dataset directories: Parquet parts + `_manifest.json` + `_rejects/`, written atomically.
+
+A stage writes into a hidden temporary sibling of its output directory and renames it into place only when
+every part and the manifest are on disk, so a killed stage leaves no half-written dataset; stale temporary
+directories from killed runs are removed by the next run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+from stages.core.manifest import MANIFEST_NAME, REJECTS_DIR, FileEntry, file_sha256, read_manifest
+
+TMP_PREFIX = ".tmp-"
+
+
+def open_dataset(directory: str | Path) -> pads.Dataset:
+    """The kept rows of a dataset directory (`_manifest.json` and `_rejects/` are invisible to Arrow)."""
+    return pads.dataset(str(directory), format="parquet")
+
+
+def open_rejects(directory: str | Path) -> pads.Dataset:
+    return pads.dataset(str(Path(directory) / REJECTS_DIR), format="parquet")
+
+
+def is_dataset(directory: str | Path) -> bool:
+    return (Path(directory) / MANIFEST_NAME).is_file()
+
+
+def part_name(table: pa.Table, shard_key: str) -> str:
+    """A part's file name derived from its content, so a retried Ray task overwrites rather than duplicates."""
+    digest = hashlib.sha1(shard_key.encode())
+    key_columns = [name for name in ("id", "source", "record_offset") if name in table.column_names]
+    if table.num_rows and key_columns:
+        for row in (0, table.num_rows - 1):
+            digest.update(repr([table.column(name)[row].as_py() for name in key_columns]).encode())
+    digest.update(str(table.num_rows).encode())
+    return f"part-{digest.hexdigest()[:16]}.parquet"
+
+
+def write_part(directory: Path, table: pa.Table, name: str) -> None:
+    """Write one Parquet file via a temporary name, so a part is either whole or absent."""
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = directory / f".{name}.{uuid.uuid4().hex[:8]}.tmp"
+    pq.write_table(table, tmp, compression="zstd")
+    tmp.replace(directory / name)
+
+
+def list_parts(directory: Path) -> list[FileEntry]:
+    entries = []
+    for path in sorted(directory.glob("*.parquet")):
+        metadata = pq.read_metadata(path)
+        entries.append(
+            FileEntry(
+                path=str(path.relative_to(directory.parent if directory.name == REJECTS_DIR else directory))
+                if directory.name == REJECTS_DIR
+                else path.name,
+                rows=metadata.num_rows,
+                bytes=path.stat().st_size,
+                sha256=file_sha256(path),
+            )
+        )
+    return entries
+
+
+def remove_stale_temporaries(output: Path) -> None:
+    """Remove temporary directories left by killed runs of this output (never a finished dataset)."""
+    if not output.parent.is_dir():
+        return
+    for candidate in output.parent.glob(f"{TMP_PREFIX}{output.name}-*"):
+        shutil.rmtree(candidate, ignore_errors=True)
+
+
+@contextmanager
+def atomic_dataset_directory(output: Path) -> Iterator[Path]:
+    """Yield a temporary directory; on success, replace `output` with it in one rename.
+
+    The temporary directory sits beside `output` (same file system), and carries the owning process id so
+    two concurrent runs never share one.
+    """
+    output = output.resolve()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(output)
+    tmp = output.parent / f"{TMP_PREFIX}{output.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    (tmp / REJECTS_DIR).mkdir()
+    try:
+        yield tmp
+        if read_manifest(tmp) is None:
+            raise RuntimeError(f"internal error: {tmp} was closed without a manifest")
+        if output.exists():
+            trash = output.parent / f"{TMP_PREFIX}{output.name}-old-{uuid.uuid4().hex[:8]}"
+            output.rename(trash)
+            tmp.rename(output)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            tmp.rename(output)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -1,0 +1,165 @@
+"""One generic runner for every map-shaped stage, locally or on Ray Data.
+
+Each unit of work (a batch of an input dataset, or an input shard for ingest) is processed by the stage's pure
+`process_batch` and written straight to Parquet parts inside the output's temporary directory by the worker that
+processed it; only a one-row summary per part travels back to the driver, which adds them up into the manifest.
+Part names derive from their content, so a Ray task retried after a worker death rewrites the same part.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+
+from stages.core.dataset import atomic_dataset_directory, list_parts, part_name, write_part
+from stages.core.manifest import REJECTS_DIR, InputEntry, Manifest, fingerprint_of, read_manifest
+from stages.core.stage import BatchResult, Stage, config_as_dict
+
+Executor = Literal["local", "ray"]
+DEFAULT_BATCH_ROWS = 1000
+
+SUMMARY_SCHEMA = pa.schema(
+    [
+        ("part", pa.string()),
+        ("rows_in", pa.int64()),
+        ("rows_out", pa.int64()),
+        ("dropped", pa.string()),
+        ("stats", pa.string()),
+        ("bytes_in", pa.int64()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class StageRun:
+    """Everything that identifies one run of a stage; its fingerprint decides whether a rerun may skip."""
+
+    stage: Stage
+    inputs: list[InputEntry]
+    output: Path
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint_of(
+            {
+                "stage": self.stage.name,
+                "version": self.stage.version,
+                "config": config_as_dict(self.stage.config),
+                "inputs": [entry.fingerprint for entry in self.inputs],
+            }
+        )
+
+    def completed_manifest(self) -> Manifest | None:
+        """The existing output's manifest, if it was produced by exactly this run."""
+        manifest = read_manifest(self.output)
+        if manifest is not None and manifest.fingerprint == self.fingerprint:
+            return manifest
+        return None
+
+
+class BatchWriter:
+    """Processes one table with the stage and writes its kept rows and rejects as Parquet parts."""
+
+    def __init__(self, stage: Stage, directory: str) -> None:
+        self.stage = stage
+        self.directory = Path(directory)
+
+    def write(self, table: pa.Table, shard_key: str) -> dict[str, Any]:
+        result: BatchResult = self.stage.process_batch(table)
+        if result.kept.num_rows + result.rejected.num_rows != table.num_rows:
+            raise AssertionError(
+                f"{self.stage.name}: batch of {table.num_rows} rows gave {result.kept.num_rows} kept + "
+                f"{result.rejected.num_rows} rejected"
+            )
+        name = part_name(table, f"{shard_key}:{table.num_rows}")
+        write_part(self.directory, result.kept, name)
+        write_part(self.directory / REJECTS_DIR, result.rejected, name)
+        return {
+            "part": name,
+            "rows_in": table.num_rows,
+            "rows_out": result.kept.num_rows,
+            "dropped": json.dumps(dict(result.dropped_by_reason)),
+            "stats": json.dumps(dict(result.stats)),
+            "bytes_in": table.nbytes,
+        }
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        """Ray Data entry point: one input batch in, one summary row out."""
+        summary = self.write(batch, shard_key="batch")
+        return pa.Table.from_pylist([summary], schema=SUMMARY_SCHEMA)
+
+
+def summarise(run: StageRun, tmp: Path, summaries: Iterable[dict[str, Any]], started: float) -> Manifest:
+    """Add the per-part summaries up into the manifest and check that nothing was lost."""
+    rows_in = rows_out = 0
+    dropped: Counter[str] = Counter()
+    stats: Counter[str] = Counter()
+    bytes_in = 0
+    for summary in summaries:
+        rows_in += summary["rows_in"]
+        rows_out += summary["rows_out"]
+        dropped.update(json.loads(summary["dropped"]))
+        stats.update(json.loads(summary["stats"]))
+        bytes_in += summary["bytes_in"]
+    files = list_parts(tmp)
+    rejects = list_parts(tmp / REJECTS_DIR)
+    if sum(entry.rows for entry in files) != rows_out:
+        raise AssertionError(f"{run.stage.name}: parts on disk disagree with the rows the workers reported")
+    schema = _schema_of(tmp, files)
+    manifest = Manifest(
+        stage=run.stage.name,
+        stage_version=run.stage.version,
+        fingerprint=run.fingerprint,
+        config=config_as_dict(run.stage.config),
+        inputs=run.inputs,
+        schema=[{"name": field.name, "type": str(field.type)} for field in schema],
+        rows_in=rows_in,
+        rows_out=rows_out,
+        dropped=dict(sorted(dropped.items())),
+        bytes=sum(entry.bytes for entry in files),
+        files=files,
+        rejects_files=rejects,
+        stats={**dict(sorted(stats.items())), "bytes_in": bytes_in},
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        duration_s=round(time.perf_counter() - started, 3),
+    )
+    manifest.check_counts()
+    return manifest
+
+
+def _schema_of(directory: Path, files: list) -> pa.Schema:
+    import pyarrow.parquet as pq
+
+    if not files:
+        return pa.schema([])
+    return pq.read_schema(directory / files[0].path)
+
+
+def run_stage_over_units(
+    run: StageRun,
+    process_units: Callable[[BatchWriter], Iterator[dict[str, Any]]],
+    *,
+    force: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> Manifest:
+    """Skip if already done; else run `process_units` into a temporary directory and publish it atomically."""
+    if not force:
+        existing = run.completed_manifest()
+        if existing is not None:
+            return existing
+    started = time.perf_counter()
+    with atomic_dataset_directory(run.output) as tmp:
+        writer = BatchWriter(run.stage, str(tmp))
+        manifest = summarise(run, tmp, process_units(writer), started)
+        if extra:
+            manifest.extra.update(extra)
+        manifest.write(tmp)
+    return manifest

@@ -1,0 +1,7 @@
+"""The one exception ingest raises: bad input paths are found while planning, before any work starts."""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """An input path is missing, empty, or of a format ingest cannot read; the message is one line."""

@@ -1,0 +1,135 @@
+"""C4 line removals and page drops, and FineWeb's line rules."""
+
+from __future__ import annotations
+
+from stages.clean.c4 import C4Filter, count_sentences
+from stages.clean.config import C4Config, FineWebConfig
+from stages.clean.document_view import DocumentView
+from stages.clean.fineweb import FineWebFilter
+
+BODY = (
+    "The bridge was finished in the spring of that year.\n"
+    "It carried the railway across the valley for almost a century.\n"
+    "Engineers still visit it to study the stone arches."
+)
+
+
+def test_clean_prose_is_unchanged(english_prose: str) -> None:
+    result = C4Filter(C4Config()).clean(english_prose)
+    assert result.drop is None
+    assert result.text == english_prose.strip()
+    assert result.lines_removed.total() == 0
+
+
+def test_boilerplate_lines_are_removed_and_counted() -> None:
+    text = (
+        "Home | About | Contact\n"
+        + BODY
+        + "\nPlease enable JavaScript to view the comments on this page.\n"
+        + "By using this site you agree to our Privacy Policy and Terms of Use.\n"
+        + "Share this."
+    )
+    result = C4Filter(C4Config()).clean(text)
+    assert result.drop is None
+    assert result.text == BODY
+    assert result.lines_removed == {
+        "no_terminal_punctuation": 1,
+        "javascript": 1,
+        "policy": 1,
+        "too_few_words": 1,
+    }
+
+
+def test_paragraph_breaks_survive_line_removal() -> None:
+    text = "First paragraph has a full sentence.\nMenu\n\nSecond paragraph has one too.\n\nFooter"
+    result = C4Filter(C4Config(min_sentences=1)).clean(text)
+    assert result.text == "First paragraph has a full sentence.\n\nSecond paragraph has one too."
+
+
+def test_citations_are_removed() -> None:
+    result = C4Filter(C4Config()).clean(
+        BODY.replace("century.", "century.[12]").replace("year.", "year.[citation needed]")
+    )
+    assert result.text == BODY
+
+
+def test_lorem_ipsum_drops_the_page() -> None:
+    drop = (
+        C4Filter(C4Config()).clean(BODY + "\nLorem ipsum dolor sit amet, consectetur adipiscing elit.").drop
+    )
+    assert drop is not None
+    assert drop.reason == "c4:lorem_ipsum"
+
+
+def test_curly_bracket_drops_the_page() -> None:
+    drop = C4Filter(C4Config()).clean(BODY + "\nThe function returns {a: 1} to the caller.").drop
+    assert drop is not None
+    assert drop.reason == "c4:curly_bracket"
+
+
+def test_curly_bracket_in_a_removed_line_does_not_drop_the_page() -> None:
+    result = C4Filter(C4Config()).clean(BODY + "\nfunction main() {")
+    assert result.drop is None
+    assert result.text == BODY
+
+
+def test_too_few_sentences_after_line_removal() -> None:
+    drop = C4Filter(C4Config()).clean("Only one real sentence is here.\nNav bar\nFooter links").drop
+    assert drop is not None
+    assert drop.reason == "c4:too_few_sentences"
+    assert drop.detail == "sentences=1 < 3"
+
+
+def test_disabled_rules_do_not_fire() -> None:
+    config = C4Config(drop_curly_bracket=False, remove_javascript_lines=False, min_sentences=0)
+    text = "Use {curly} braces in javascript code blocks here."
+    result = C4Filter(config).clean(text)
+    assert result.drop is None
+    assert result.text == text
+    assert C4Filter(C4Config(enabled=False)).clean("lorem ipsum").drop is None
+
+
+def test_unterminated_lines_can_be_kept() -> None:
+    text = BODY + "\nA heading without a full stop"
+    result = C4Filter(C4Config(remove_lines_without_terminal_punctuation=False)).clean(text)
+    assert result.text == text
+
+
+def test_sentence_count() -> None:
+    assert count_sentences("One. Two! Three? Four") == 3
+    assert count_sentences("No terminal mark") == 1
+    assert count_sentences('He said "stop." Then left.') == 2
+
+
+def fineweb_reason(text: str, **settings: object) -> str | None:
+    drop = FineWebFilter(FineWebConfig(**settings)).check(DocumentView(text))  # type: ignore[arg-type]
+    return drop.reason if drop else None
+
+
+def test_fineweb_passes_prose(english_prose: str) -> None:
+    assert fineweb_reason(english_prose) is None
+
+
+def test_fineweb_line_punctuation_ratio() -> None:
+    lines = [f"Category {index} of the shop and its offers" for index in range(20)]
+    text = "\n".join([*lines, "This is the only sentence with a stop."])
+    drop = FineWebFilter(FineWebConfig()).check(DocumentView(text))
+    assert drop is not None
+    assert drop.reason == "fineweb:line_punctuation_ratio"
+    assert drop.detail.startswith("line_punctuation_ratio=0.04")
+
+
+def test_fineweb_duplicate_line_characters(english_prose: str) -> None:
+    text = (
+        english_prose
+        + "\n"
+        + "\n".join(["Subscribe to the newsletter for weekly updates on the harbour."] * 6)
+    )
+    assert fineweb_reason(text) == "fineweb:duplicate_line_chars"
+
+
+def test_fineweb_short_lines() -> None:
+    short_lines = [f"Step {index} is done." for index in range(20)]
+    text = "\n".join([*short_lines, "A longer line that explains the rest of the steps in detail."])
+    assert fineweb_reason(text) == "fineweb:short_line_ratio"
+    assert fineweb_reason(text, enabled=False) is None

@@ -1,0 +1,169 @@
+"""Gopher quality and repetition rules: each fires on a crafted document and never on clean prose."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from stages.clean.config import GopherQualityConfig, GopherRepetitionConfig
+from stages.clean.document_view import DocumentView
+from stages.clean.gopher_quality import GopherQualityFilter
+from stages.clean.gopher_repetition import GopherRepetitionFilter, duplicate_ngram_characters
+
+SENTENCE = "The river rises and falls twice a day, and the oldest residents can tell the time by it."
+
+
+def quality_reason(text: str, **settings: object) -> str | None:
+    drop = GopherQualityFilter(GopherQualityConfig(**settings)).check(DocumentView(text))  # type: ignore[arg-type]
+    return drop.reason if drop else None
+
+
+def repetition_reason(text: str, **settings: object) -> str | None:
+    config = GopherRepetitionConfig(**settings)  # type: ignore[arg-type]
+    drop = GopherRepetitionFilter(config).check(DocumentView(text))
+    return drop.reason if drop else None
+
+
+def test_clean_prose_passes_both(english_prose: str) -> None:
+    assert quality_reason(english_prose) is None
+    assert repetition_reason(english_prose) is None
+
+
+def test_too_few_and_too_many_words(english_prose: str) -> None:
+    assert quality_reason("A short note about the town and the river.") == "gopher_quality:too_few_words"
+    assert quality_reason(english_prose, max_words=100) == "gopher_quality:too_many_words"
+    assert quality_reason("") == "gopher_quality:too_few_words"
+
+
+def test_mean_word_length_bounds() -> None:
+    long_words = " ".join(["extraordinarily", "incomprehensibly", "characteristically", "the"] * 20) + "."
+    drop = GopherQualityFilter(GopherQualityConfig()).check(DocumentView(long_words))
+    assert drop is not None
+    assert drop.reason == "gopher_quality:mean_word_length"
+    assert drop.detail.startswith("mean_word_length=") and drop.detail.endswith("> 10")
+    short_words = " ".join(["a", "to", "be", "of", "the", "go"] * 15) + "."
+    assert quality_reason(short_words) == "gopher_quality:mean_word_length"
+
+
+def test_hash_and_ellipsis_ratios(english_prose: str) -> None:
+    assert quality_reason(english_prose + " #tag" * 40) == "gopher_quality:hash_ratio"
+    assert quality_reason(english_prose + " wait..." * 40) == "gopher_quality:ellipsis_ratio"
+
+
+def test_bullet_lines() -> None:
+    text = "\n".join(
+        f"• Item {index} describes the new bridge and the old mill by the river." for index in range(12)
+    )
+    assert quality_reason(text) == "gopher_quality:bullet_lines"
+
+
+def test_ellipsis_lines(english_prose: str) -> None:
+    teasers = "\n".join(
+        f"Read the full story of the harbour and the mills in part {index} now…" for index in range(8)
+    )
+    assert quality_reason(english_prose + "\n" + teasers) == "gopher_quality:ellipsis_lines"
+
+
+def test_alphabetic_word_fraction(english_prose: str) -> None:
+    assert quality_reason(english_prose + " 1234 5678 90" * 40) == "gopher_quality:alpha_words"
+
+
+def test_stop_words() -> None:
+    text = " ".join(["Quick brown foxes jump over lazy dogs"] * 10) + "."
+    drop = GopherQualityFilter(GopherQualityConfig()).check(DocumentView(text))
+    assert drop is not None
+    assert drop.reason == "gopher_quality:stop_words"
+    assert drop.detail == "stop_words=0 < 2"
+
+
+def test_disabled_quality_filter_never_fires() -> None:
+    assert quality_reason("tiny", enabled=False) is None
+
+
+def test_duplicate_lines(english_prose: str) -> None:
+    lines = [f"Line {index} talks about the town, the river and the mills." for index in range(10)]
+    text = "\n".join(lines + ["Subscribe to our newsletter for the latest news and offers."] * 6)
+    assert repetition_reason(text) == "gopher_repetition:dup_line_fraction"
+
+
+def test_duplicate_paragraphs(english_prose: str) -> None:
+    paragraphs = english_prose.strip().split("\n\n")
+    text = "\n\n".join([*paragraphs, paragraphs[1], paragraphs[1], paragraphs[1]])
+    assert repetition_reason(text) == "gopher_repetition:dup_paragraph_fraction"
+
+
+def test_duplicate_paragraph_characters(english_prose: str) -> None:
+    paragraphs = english_prose.strip().split("\n\n")
+    longest = max(paragraphs, key=len)
+    text = "\n\n".join([*paragraphs, longest, longest])
+    assert repetition_reason(text, max_duplicate_paragraph_fraction=0.5) == (
+        "gopher_repetition:dup_paragraph_char_fraction"
+    )
+
+
+def test_duplicate_line_characters(english_prose: str) -> None:
+    text = english_prose + "\n" + "\n".join([SENTENCE] * 6)
+    assert (
+        repetition_reason(text, max_duplicate_line_fraction=1.0) == "gopher_repetition:dup_line_char_fraction"
+    )
+
+
+def test_top_ngram(english_prose: str) -> None:
+    text = english_prose + " " + "big sale " * 200
+    assert repetition_reason(text) == "gopher_repetition:top_2gram_char_fraction"
+
+
+def test_duplicate_ngrams(english_prose: str) -> None:
+    lines = [f"Story {index}: {SENTENCE}" for index in range(12)]
+    text = english_prose + "\n" + "\n".join(lines)
+    no_top = {2: 1.0, 3: 1.0, 4: 1.0}
+    assert (
+        repetition_reason(text, max_top_ngram_char_fraction=no_top)
+        == "gopher_repetition:dup_5gram_char_fraction"
+    )
+    only_ten = {10: 0.10}
+    reason = repetition_reason(
+        text, max_top_ngram_char_fraction=no_top, max_duplicate_ngram_char_fraction=only_ten
+    )
+    assert reason == "gopher_repetition:dup_10gram_char_fraction"
+
+
+def test_disabled_repetition_filter_never_fires() -> None:
+    assert repetition_reason("same line\n" * 50, enabled=False) is None
+
+
+def reference_duplicate_characters(words: list[str], n: int) -> int:
+    """datatrove's `find_all_duplicate`, verbatim in behaviour: joined strings, jump past each repeat."""
+    seen: set[str] = set()
+    repeated = 0
+    index = 0
+    while index < len(words) - n + 1:
+        ngram = " ".join(words[index : index + n])
+        if ngram in seen:
+            repeated += len(ngram)
+            index += n
+        else:
+            seen.add(ngram)
+            index += 1
+    return repeated
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_duplicate_ngram_scan_matches_datatrove(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(200):
+        vocabulary = [f"w{index}" * rng.randint(1, 3) for index in range(rng.randint(1, 6))]
+        words = [rng.choice(vocabulary) for _ in range(rng.randint(1, 50))]
+        block = words[: rng.randint(1, 10)]
+        words = words + block * rng.randint(0, 4) + words[:5]
+        for n in range(2, 11):
+            if len(words) < n:
+                continue
+            ngrams = [" ".join(words[index : index + n]) for index in range(len(words) - n + 1)]
+            hashes = np.array([hash(ngram) for ngram in ngrams], dtype=np.int64)
+            characters = np.array([len(ngram) for ngram in ngrams], dtype=np.int64)
+            assert duplicate_ngram_characters(hashes, characters, n) == reference_duplicate_characters(
+                words, n
+            )

@@ -72,23 +72,26 @@ class FileBatchWriter:
         return pa.Table.from_pylist(summaries, schema=SUMMARY_SCHEMA)
 
 
-def map_files_on_ray(
+def map_units_on_ray(
     actor_class: type,
     constructor_args: tuple[Any, ...],
-    files: list[str],
+    units: list[dict[str, Any]],
     *,
     cpus_per_worker: float = 1.0,
     ray_address: str | None = None,
 ) -> ray.data.Dataset:
-    """Run an actor class over Parquet files (one call per file) on Ray Data: the (lazy) dataset it emits."""
+    """Run an actor class over units of work (one call per unit: a file, an input shard) on Ray Data.
+
+    Returns the (lazy) dataset of the rows the actors emit.
+    """
     import ray.data
 
     from stages.core.ray_cluster import cluster_cpus, connect_ray
 
     connect_ray(ray_address)
-    workers = max(1, min(len(files), int(cluster_cpus() / cpus_per_worker)))
-    units = ray.data.from_items([{"path": path} for path in files], override_num_blocks=min(len(files), 1000))
-    return units.map_batches(
+    workers = max(1, min(len(units), int(cluster_cpus() / cpus_per_worker)))
+    dataset = ray.data.from_items(units, override_num_blocks=max(1, min(len(units), 1000)))
+    return dataset.map_batches(
         actor_class,
         fn_constructor_args=constructor_args,
         batch_size=1,
@@ -104,10 +107,10 @@ def map_dataset_on_ray(
     files = parquet_files(dataset_dirs)
     if not files:
         return []
-    return map_files_on_ray(
+    return map_units_on_ray(
         FileBatchWriter,
         (writer.stage, str(writer.directory), batch_rows),
-        files,
+        [{"path": path} for path in files],
         cpus_per_worker=writer.stage.resources.cpus,
         ray_address=ray_address,
     ).take_all()

@@ -149,13 +149,17 @@ def run_stage_over_units(
     *,
     force: bool = False,
     extra: dict[str, Any] | None = None,
+    started: float | None = None,
 ) -> Manifest:
-    """Skip if already done; else run `process_units` into a temporary directory and publish it atomically."""
+    """Skip if already done; else run `process_units` into a temporary directory and publish it atomically.
+
+    `started` (a `time.perf_counter()` value) lets a stage with earlier phases, like dedup, count them too.
+    """
     if not force:
         existing = run.completed_manifest()
         if existing is not None:
             return existing
-    started = time.perf_counter()
+    started = time.perf_counter() if started is None else started
     with atomic_dataset_directory(run.output) as tmp:
         writer = BatchWriter(run.stage, str(tmp))
         manifest = summarise(run, tmp, process_units(writer), started)

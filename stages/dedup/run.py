@@ -122,7 +122,7 @@ def _run_locally(
     def process(writer: BatchWriter) -> Iterator[dict[str, Any]]:
         yield from map_dataset_locally(writer, inputs, batch_rows)
 
-    return run_stage_over_units(apply_run, process, force=True, extra=extra)
+    return run_stage_over_units(apply_run, process, force=True, extra=extra, started=started)
 
 
 def _run_on_ray(
@@ -148,7 +148,11 @@ def _run_on_ray(
         extra.update(_describe_decisions(decisions, edges.num_rows, time.perf_counter() - started))
         apply_run = StageRun(stage=DedupStage(config, decisions), inputs=run.inputs, output=run.output)
         return run_stage_over_units(
-            apply_run, lambda writer: iter(dedup.apply(decisions, writer.directory)), force=True, extra=extra
+            apply_run,
+            lambda writer: iter(dedup.apply(decisions, writer.directory)),
+            force=True,
+            extra=extra,
+            started=started,
         )
     finally:
         dedup.close()

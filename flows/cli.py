@@ -1,0 +1,143 @@
+"""`lmforge`: the command line. Users' scripts rely on it: bad paths and configs exit 2 with a one-line error."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from stages.core.manifest import Manifest
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Anything the user can fix: a bad path, a bad config, a bad input. Printed on one line, exit 2."""
+
+
+def describe_manifest(name: str, manifest: Manifest) -> str:
+    dropped = ", ".join(f"{reason}={count}" for reason, count in sorted(manifest.dropped.items())) or "none"
+    return f"{name}: {manifest.rows_in} in → {manifest.rows_out} out ({manifest.duration_s:.1f}s); dropped: {dropped}"
+
+
+def print_stage_done(name: str, manifest: Manifest) -> None:
+    print(describe_manifest(name, manifest), flush=True)
+
+
+def command_stage(arguments: argparse.Namespace) -> None:
+    from stages.core.config_loading import load_config
+    from stages.registry import DATA_STAGES
+
+    stage = DATA_STAGES.get(arguments.name)
+    if stage is None:
+        raise UsageError(f"unknown stage {arguments.name!r}; known: {', '.join(DATA_STAGES)}")
+    config = load_config(stage.config_model, arguments.config, arguments.set)
+    inputs = [Path(path) for path in arguments.input]
+    for path in inputs:
+        if not path.exists():
+            raise UsageError(f"input path does not exist: {path}")
+    manifest = stage(
+        config, inputs, Path(arguments.output), executor=arguments.executor, force=arguments.force
+    )
+    print_stage_done(arguments.name, manifest)
+
+
+def command_curate(arguments: argparse.Namespace) -> None:
+    from stages.core.config_loading import apply_overrides, build_config, read_yaml
+    from stages.curation import CurationConfig, curate
+
+    values = read_yaml(arguments.config) if arguments.config else {}
+    config = build_config(CurationConfig, apply_overrides(values, arguments.set))
+    inputs = [Path(path) for path in arguments.input]
+    for path in inputs:
+        if not path.exists():
+            raise UsageError(f"input path does not exist: {path}")
+    curate(
+        inputs,
+        Path(arguments.output),
+        config,
+        executor=arguments.executor,
+        force=arguments.force,
+        on_stage_done=print_stage_done,
+    )
+
+
+def command_demo_corpus(arguments: argparse.Namespace) -> None:
+    from stages.demo.corpus import demo_corpus_command
+
+    if arguments.docs <= 0:
+        raise UsageError("--docs must be positive")
+    demo_corpus_command(arguments.docs, Path(arguments.output), arguments.seed)
+
+
+def command_manifest(arguments: argparse.Namespace) -> None:
+    from stages.core.manifest import read_manifest
+
+    manifest = read_manifest(arguments.dataset)
+    if manifest is None:
+        raise UsageError(f"not a dataset directory (no _manifest.json): {arguments.dataset}")
+    print(json.dumps(manifest.model_dump(mode="json", by_alias=True), indent=2))
+
+
+def add_io_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--input", nargs="+", required=True, metavar="PATH", help="files, directories or datasets"
+    )
+    parser.add_argument("--output", required=True, metavar="DIR")
+    parser.add_argument("--config", metavar="FILE.yaml")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key"
+    )
+    parser.add_argument(
+        "--executor", choices=("ray", "local"), default="ray", help="Ray cluster or this process"
+    )
+    parser.add_argument("--force", action="store_true", help="rerun even if the output is complete")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lmforge", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    stage = commands.add_parser("stage", help="run one stage")
+    stage.add_argument("name", help="ingest, clean, dedup")
+    add_io_arguments(stage)
+    stage.set_defaults(handler=command_stage)
+
+    curate = commands.add_parser("curate", help="ingest → clean → dedup")
+    add_io_arguments(curate)
+    curate.set_defaults(handler=command_curate)
+
+    demo = commands.add_parser("demo-corpus", help="write the synthetic demo corpus with its ground truth")
+    demo.add_argument("--docs", type=int, default=2000)
+    demo.add_argument("--output", required=True, metavar="DIR")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(handler=command_demo_corpus)
+
+    manifest = commands.add_parser("manifest", help="print a dataset's manifest")
+    manifest.add_argument("dataset", metavar="DIR")
+    manifest.set_defaults(handler=command_manifest)
+    return parser
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    from stages.core.config_loading import ConfigError
+    from stages.dedup.run import DuplicateIdError
+    from stages.ingest.errors import InputError
+
+    return (UsageError, ConfigError, InputError, DuplicateIdError, FileNotFoundError, NotADirectoryError)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    try:
+        arguments.handler(arguments)
+    except user_errors() as error:
+        print(f"lmforge: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

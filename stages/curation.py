@@ -1,0 +1,56 @@
+"""Curation as one call: ingest → clean → dedup into `OUTPUT/ingested`, `OUTPUT/cleaned`, `OUTPUT/deduped`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from stages.clean.config import CleanConfig
+from stages.core.manifest import Manifest
+from stages.core.runner import Executor
+from stages.dedup.config import DedupConfig
+from stages.ingest.config import IngestConfig
+from stages.registry import CURATION_ORDER, CURATION_OUTPUTS, DATA_STAGES
+
+
+class CurationConfig(BaseModel):
+    """One section per curation stage, as in the YAML presets (`ingest:`, `clean:`, `dedup:`)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    clean: CleanConfig = Field(default_factory=CleanConfig)
+    dedup: DedupConfig = Field(default_factory=DedupConfig)
+
+
+def curate(
+    inputs: list[Path],
+    output: Path,
+    config: CurationConfig | None = None,
+    *,
+    executor: Executor = "ray",
+    force: bool = False,
+    ray_address: str | None = None,
+    on_stage_done: Callable[[str, Manifest], None] | None = None,
+) -> dict[str, Manifest]:
+    """Run the three curation stages in order; each one is skipped when its output is already complete."""
+    config = config or CurationConfig()
+    manifests: dict[str, Manifest] = {}
+    stage_inputs = list(inputs)
+    for name in CURATION_ORDER:
+        stage_output = Path(output) / CURATION_OUTPUTS[name]
+        manifest = DATA_STAGES[name](
+            getattr(config, name),
+            stage_inputs,
+            stage_output,
+            executor=executor,
+            force=force,
+            ray_address=ray_address,
+        )
+        manifests[name] = manifest
+        if on_stage_done is not None:
+            on_stage_done(name, manifest)
+        stage_inputs = [stage_output]
+    return manifests

@@ -1,0 +1,399 @@
+"""The demo corpus: realistic English web documents with injected junk and duplicates, and a ground truth.
+
+`make run` and the tests start from it. Output: `docs-00000.jsonl` ... (one JSON object per line: id, text, url,
+meta {kind, topic, style, language}) and `_ground_truth.json`. The bytes depend only on (num_docs, seed, config):
+every random stream is seeded from those, and documents are generated in fixed blocks whatever the shard size.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from stages.demo import english_words as words
+from stages.demo.config import (
+    DROP_KINDS,
+    KIND_BOILERPLATE,
+    KIND_CLEAN,
+    KIND_EXACT,
+    KIND_LOREM,
+    KIND_NEAR,
+    KIND_NON_ENGLISH,
+    KIND_NORMALISED,
+    KIND_PII,
+    KIND_SHORT,
+    KIND_SPAM,
+    DemoCorpusConfig,
+)
+from stages.demo.duplicates import (
+    NEAR_RECIPES,
+    SourceDocument,
+    near_duplicate,
+    normalised_variant,
+    source_documents,
+)
+from stages.demo.english_documents import STYLES, generate_english_block, render_block
+from stages.demo.foreign_pages import LANGUAGES, foreign_page
+from stages.demo.ground_truth import GROUND_TRUTH_FILE, DemoCorpusTruth
+from stages.demo.junk_pages import boilerplate_page, lorem_page, short_page, spam_page
+from stages.demo.lexicon import TOPIC_NAMES, entries
+from stages.demo.personal_data import insert_personal_data
+from stages.demo.shingles import normalised_words, shingle_jaccard, word_shingles
+
+GENERATION_BLOCK = 2000
+"""Documents generated per vectorised call; fixed, so the output does not depend on the shard size."""
+SHARD_PATTERN = "docs-{:05d}.jsonl"
+SHARD_GLOB = "docs-*.jsonl"
+# Independent random streams, so adding documents of one kind does not reshuffle the others.
+STREAM_PLAN, STREAM_SOURCES, STREAM_COPIES, STREAM_FRESH = 1, 2, 3, 4
+_SLUG_JUNK = re.compile(r"[^a-z0-9]+")
+
+
+def document_id(position: int) -> str:
+    return f"demo-{position:07d}"
+
+
+@dataclass
+class PlannedCopy:
+    position: int
+    kind: str
+    target: float | None = None
+    recipe: str | None = None
+
+
+@dataclass
+class DuplicateGroup:
+    """An original and the copies made from it (one for a plain duplicate, 3 to 5 for syndicated news)."""
+
+    source: int
+    copies: list[PlannedCopy] = field(default_factory=list)
+    syndicated: bool = False
+
+
+@dataclass
+class CorpusPlan:
+    kinds: list[str]
+    groups: list[DuplicateGroup]
+
+
+def plan_corpus(num_docs: int, config: DemoCorpusConfig, seed: int) -> CorpusPlan:
+    """Which kind of document goes at each position, and which originals the duplicates are copied from."""
+    rng = np.random.default_rng([seed, STREAM_PLAN])
+    counts = config.kind_counts(num_docs)
+    kinds = np.array([kind for kind, count in counts.items() for _ in range(count)], dtype=object)
+    kinds = kinds[rng.permutation(num_docs)]
+    positions = {kind: np.flatnonzero(kinds == kind) for kind in counts}
+    near = rng.permutation(positions[KIND_NEAR])
+    budget = round(len(near) * config.syndicated_share)
+    sizes: list[int] = []
+    while budget - sum(sizes) >= 3:
+        sizes.append(min(int(rng.integers(3, 6)), budget - sum(sizes)))
+    syndicated_count = sum(sizes)
+    groups: list[DuplicateGroup] = []
+    start = 0
+    for size in sizes:
+        copies = [
+            PlannedCopy(
+                int(position),
+                KIND_NEAR,
+                float(rng.choice(config.syndicated_jaccards)),
+                str(rng.choice(["republish", "republish", "mixed", "substitute"])),
+            )
+            for position in near[start : start + size]
+        ]
+        groups.append(DuplicateGroup(-1, copies, syndicated=True))
+        start += size
+    single_near = near[syndicated_count:]
+    targets = np.resize(np.asarray(config.near_duplicate_jaccards), len(single_near))
+    for position, target in zip(single_near, rng.permutation(targets), strict=True):
+        groups.append(
+            DuplicateGroup(
+                -1, [PlannedCopy(int(position), KIND_NEAR, float(target), str(rng.choice(NEAR_RECIPES)))]
+            )
+        )
+    for kind in (KIND_EXACT, KIND_NORMALISED):
+        groups.extend(DuplicateGroup(-1, [PlannedCopy(int(position), kind)]) for position in positions[kind])
+    clean = positions[KIND_CLEAN]
+    if len(groups) > len(clean):
+        raise ValueError(
+            f"{len(groups)} duplicated originals needed but only {len(clean)} clean documents planned"
+        )
+    sources = np.sort(rng.choice(clean, size=len(groups), replace=False))
+    for group, source in zip(rng.permutation(np.array(groups, dtype=object)), sources, strict=True):
+        group.source = int(source)
+    groups.sort(key=lambda group: group.source)
+    return CorpusPlan(kinds.tolist(), groups)
+
+
+@dataclass
+class Document:
+    text: str
+    topic: str | None
+    style: str
+    language: str
+
+
+@dataclass
+class DuplicateBatch:
+    """Texts of the originals and copies of some duplicate groups, with the pairs measured between them."""
+
+    documents: dict[int, Document] = field(default_factory=dict)
+    pairs: list[tuple[int, int, float, str]] = field(default_factory=list)
+
+
+def _pair_kind(text_a: str, text_b: str, jaccard: float) -> str:
+    if text_a == text_b:
+        return "exact"
+    return "normalised" if jaccard == 1.0 and normalised_words(text_a) == normalised_words(text_b) else "near"
+
+
+def build_duplicate_groups(
+    groups: list[DuplicateGroup], config: DemoCorpusConfig, seed: int, batch: int
+) -> DuplicateBatch:
+    """Generate the originals of `groups` (with spare sentences), make their copies, measure every pair."""
+    rng = np.random.default_rng([seed, STREAM_SOURCES, batch])
+    block = generate_english_block(rng, len(groups), spare_rows=config.spare_sentences)
+    texts = render_block(block)
+    sources = source_documents(block, texts)
+    result = DuplicateBatch()
+    for index, (group, source) in enumerate(zip(groups, sources, strict=True)):
+        document = Document(source.text, TOPIC_NAMES[source.topic], STYLES[int(block.styles[index])], "en")
+        result.documents[group.source] = document
+        members = [(group.source, source.text, source.shingles)]
+        for copy in group.copies:
+            text = _copy_text(source, copy, seed)
+            result.documents[copy.position] = Document(text, document.topic, document.style, "en")
+            members.append((copy.position, text, word_shingles(text)))
+        for first in range(len(members)):
+            for second in range(first + 1, len(members)):
+                (position_a, text_a, shingles_a), (position_b, text_b, shingles_b) = (
+                    members[first],
+                    members[second],
+                )
+                jaccard = shingle_jaccard(shingles_a, shingles_b)
+                low, high = sorted((position_a, position_b))
+                result.pairs.append((low, high, jaccard, _pair_kind(text_a, text_b, jaccard)))
+    return result
+
+
+def _copy_text(source: SourceDocument, copy: PlannedCopy, seed: int) -> str:
+    note_rng = random.Random(f"{seed}:copy:{copy.position}")
+    if copy.kind == KIND_EXACT:
+        return source.text
+    if copy.kind == KIND_NORMALISED:
+        return normalised_variant(note_rng, source.text)
+    rng = np.random.default_rng([seed, STREAM_COPIES, copy.position])
+    assert copy.target is not None and copy.recipe is not None
+    return near_duplicate(source, copy.target, copy.recipe, rng, note_rng)
+
+
+def _slug(title: str) -> str:
+    return _SLUG_JUNK.sub("-", title.lower()).strip("-")[:60].rstrip("-") or "page"
+
+
+def _domain(rng: random.Random, topic: str | None) -> str:
+    stem = (
+        rng.choice(entries(words.TOPICS[topic].nouns)[:12]).split("/")[0]
+        if topic
+        else rng.choice(entries(words.GENERAL_NOUNS)[:80]).split("/")[0]
+    )
+    prefix = rng.choice(["", "", "the", "my", "daily", "real", "simply", "urban", "smart", "north"])
+    suffix = rng.choice(
+        ["", "hub", "notes", "life", "lab", "talk", "world", "corner", "journal", "insider", "daily"]
+    )
+    tld = rng.choice(["com", "com", "com", "net", "org", "co.uk", "blog", "io", "com.au"])
+    return f"{prefix}{stem.replace('_', '')}{suffix}.{tld}"
+
+
+def document_url(rng: random.Random, position: int, kind: str, document: Document) -> str:
+    """A plausible, unique URL: the path shape follows the page's style, the number follows its position."""
+    title = document.text.strip().split("\n", 1)[0] if document.text.strip() else "page"
+    slug = _slug(title)
+    number = 100000 + position
+    scheme = "http" if rng.random() < 0.1 else "https"
+    host = f"{rng.choice(['www.', 'www.', '', 'blog.', 'm.'])}{_domain(rng, document.topic)}"
+    paths = {
+        "blog": f"/{rng.randint(2012, 2024)}/{rng.randint(1, 12):02d}/{slug}/?p={number}",
+        "news": f"/news/{slug}-{number}",
+        "forum": f"/forum/t/{slug}/{number}",
+        "product": f"/products/{slug}-{number}",
+        "boilerplate": f"/{rng.choice(['account', 'cookies', 'login', 'help', 'index'])}/{number}",
+        "spam": f"/{slug}-{number}.html",
+        "lorem": f"/sample-page-{number}/",
+        "short": f"/{rng.choice(['p', 'item', 'status', 'node'])}/{number}",
+    }
+    if kind == KIND_NON_ENGLISH:
+        return f"{scheme}://{host.rsplit('.', 1)[0]}.{document.language}/{slug}-{number}"
+    return f"{scheme}://{host}{paths.get(document.style, f'/{number}')}"
+
+
+class ShardWriter:
+    """Appends documents as JSON lines, starting a new `docs-NNNNN.jsonl` every `shard_docs` documents."""
+
+    def __init__(self, output_dir: Path, shard_docs: int) -> None:
+        self.output_dir = output_dir
+        self.shard_docs = shard_docs
+        self.lines: list[str] = []
+        self.shards: list[str] = []
+
+    def add(self, line: str) -> None:
+        self.lines.append(line)
+        if len(self.lines) == self.shard_docs:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.lines:
+            return
+        name = SHARD_PATTERN.format(len(self.shards))
+        with open(self.output_dir / name, "w", encoding="utf-8", newline="\n") as shard:
+            shard.write("\n".join(self.lines) + "\n")
+        self.shards.append(name)
+        self.lines = []
+
+
+def _fresh_documents(
+    plan: CorpusPlan, positions: list[int], seed: int, block: int
+) -> dict[int, tuple[Document, list[tuple[str, str]]]]:
+    """The documents of one block that are not duplicate groups: clean, PII, and every kind of junk."""
+    english_positions = [p for p in positions if plan.kinds[p] in (KIND_CLEAN, KIND_PII, KIND_SHORT)]
+    english_block = generate_english_block(
+        np.random.default_rng([seed, STREAM_FRESH, block]), len(english_positions)
+    )
+    english = dict(zip(english_positions, render_block(english_block), strict=True))
+    english_meta = {
+        position: (TOPIC_NAMES[int(english_block.topics[index])], STYLES[int(english_block.styles[index])])
+        for index, position in enumerate(english_positions)
+    }
+    documents: dict[int, tuple[Document, list[tuple[str, str]]]] = {}
+    rng = random.Random(f"{seed}:pages:{block}")
+    for position in positions:
+        kind = plan.kinds[position]
+        found: list[tuple[str, str]] = []
+        if kind in (KIND_CLEAN, KIND_PII):
+            topic, style = english_meta[position]
+            text = english[position]
+            if kind == KIND_PII:
+                text, found = insert_personal_data(rng, text)
+            document = Document(text, topic, style, "en")
+        elif kind == KIND_SHORT:
+            document = Document(short_page(rng, english[position]), None, "short", "en")
+        elif kind == KIND_BOILERPLATE:
+            document = Document(boilerplate_page(rng), None, "boilerplate", "en")
+        elif kind == KIND_SPAM:
+            document = Document(spam_page(rng), None, "spam", "en")
+        elif kind == KIND_LOREM:
+            document = Document(lorem_page(rng), None, "lorem", "la")
+        elif kind == KIND_NON_ENGLISH:
+            language = rng.choice(sorted(LANGUAGES))
+            document = Document(foreign_page(rng, language), None, "news", language)
+        else:
+            raise ValueError(f"position {position} of kind {kind} is not a fresh document")
+        documents[position] = (document, found)
+    return documents
+
+
+def _make_unique(document: Document, position: int, seen: set[str]) -> None:
+    """Junk pages are short and templated: give a page that repeats an earlier one a distinguishing line."""
+    key = " ".join(normalised_words(document.text))
+    if key in seen:
+        document.text = f"{document.text}\nref {position}" if document.text.strip() else f"ref {position}"
+        key = " ".join(normalised_words(document.text))
+    seen.add(key)
+
+
+def generate_demo_corpus(
+    output_dir: Path,
+    num_docs: int,
+    seed: int = 0,
+    *,
+    shard_docs: int = 5000,
+    config: DemoCorpusConfig | None = None,
+) -> DemoCorpusTruth:
+    """Write `num_docs` documents as JSONL shards plus `_ground_truth.json` into `output_dir`; return the truth."""
+    if num_docs < 1 or shard_docs < 1:
+        raise ValueError("num_docs and shard_docs must be positive")
+    config = config or DemoCorpusConfig()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for stale in [*output_dir.glob(SHARD_GLOB), output_dir / GROUND_TRUTH_FILE]:
+        stale.unlink(missing_ok=True)
+    plan = plan_corpus(num_docs, config, seed)
+
+    duplicates = DuplicateBatch()
+    for batch, start in enumerate(range(0, len(plan.groups), GENERATION_BLOCK)):
+        built = build_duplicate_groups(plan.groups[start : start + GENERATION_BLOCK], config, seed, batch)
+        duplicates.documents.update(built.documents)
+        duplicates.pairs.extend(built.pairs)
+
+    writer = ShardWriter(output_dir, shard_docs)
+    pii: dict[str, list[str]] = {}
+    pii_values: dict[str, list[tuple[str, str]]] = {}
+    seen_junk: set[str] = set()
+    for block, start in enumerate(range(0, num_docs, GENERATION_BLOCK)):
+        positions = range(start, min(start + GENERATION_BLOCK, num_docs))
+        url_rng = random.Random(f"{seed}:urls:{block}")
+        fresh = _fresh_documents(plan, [p for p in positions if p not in duplicates.documents], seed, block)
+        for position in positions:
+            kind = plan.kinds[position]
+            if position in duplicates.documents:
+                document = duplicates.documents.pop(position)
+            else:
+                document, found = fresh[position]
+                if kind in DROP_KINDS:
+                    _make_unique(document, position, seen_junk)
+                if found:
+                    pii[document_id(position)] = [pii_kind for pii_kind, _ in found]
+                    pii_values[document_id(position)] = found
+            record = {
+                "id": document_id(position),
+                "text": document.text,
+                "url": document_url(url_rng, position, kind, document),
+                "meta": {
+                    "kind": kind,
+                    "topic": document.topic,
+                    "style": document.style,
+                    "language": document.language,
+                },
+            }
+            writer.add(json.dumps(record, ensure_ascii=False))
+    writer.flush()
+
+    truth = DemoCorpusTruth(
+        seed=seed,
+        num_docs=num_docs,
+        shards=writer.shards,
+        kinds={document_id(position): kind for position, kind in enumerate(plan.kinds)},
+        duplicate_pairs=[
+            (document_id(a), document_id(b), jaccard, how) for a, b, jaccard, how in sorted(duplicates.pairs)
+        ],
+        clusters=[
+            [document_id(group.source)] + [document_id(c.position) for c in group.copies]
+            for group in plan.groups
+        ],
+        pii=pii,
+        pii_values=pii_values,
+        expected_clean_drop_kinds=list(DROP_KINDS),
+        config=config.model_dump(mode="json"),
+    )
+    truth.save(output_dir)
+    return truth
+
+
+def demo_corpus_command(docs: int, output: Path, seed: int) -> None:
+    """`lmforge demo-corpus --docs N --output DIR [--seed S]`: write the corpus and print what it holds."""
+    started = time.perf_counter()
+    truth = generate_demo_corpus(output, docs, seed)
+    elapsed = time.perf_counter() - started
+    counts = ", ".join(f"{kind} {count}" for kind, count in sorted(truth.kind_counts().items()))
+    print(
+        f"wrote {docs} documents in {len(truth.shards)} shards to {output} in {elapsed:.1f} s ({docs / elapsed:,.0f} docs/s)"
+    )
+    print(f"kinds: {counts}")
+    print(
+        f"duplicate pairs: {len(truth.duplicate_pairs)}, clusters: {len(truth.clusters)}, docs with PII: {len(truth.pii)}"
+    )

@@ -1,0 +1,42 @@
+"""The data stages by name: what the CLI's `lmforge stage NAME` and the Prefect flows look up."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stages.clean.config import CleanConfig
+from stages.clean.run import run_clean
+from stages.core.manifest import Manifest
+from stages.core.stage import StageConfig
+from stages.dedup.config import DedupConfig
+from stages.dedup.run import run_dedup
+from stages.ingest.config import IngestConfig
+from stages.ingest.run import run_ingest
+
+StageRunner = Callable[..., Manifest]
+
+
+@dataclass(frozen=True)
+class DataStage:
+    name: str
+    config_model: type[StageConfig]
+    run: StageRunner
+    summary: str
+
+    def __call__(self, config: StageConfig, inputs: list[Path], output: Path, **options: Any) -> Manifest:
+        return self.run(config, inputs, output, **options)
+
+
+DATA_STAGES: dict[str, DataStage] = {
+    stage.name: stage
+    for stage in (
+        DataStage("ingest", IngestConfig, run_ingest, "raw JSONL/Parquet/WARC/WET → documents"),
+        DataStage("clean", CleanConfig, run_clean, "normalise, language id, quality rules, PII, blocklists"),
+        DataStage("dedup", DedupConfig, run_dedup, "exact + MinHash LSH near-duplicate removal"),
+    )
+}
+CURATION_ORDER = ("ingest", "clean", "dedup")
+CURATION_OUTPUTS = {"ingest": "ingested", "clean": "cleaned", "dedup": "deduped"}

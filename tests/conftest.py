@@ -1,0 +1,33 @@
+"""Shared fixtures: one real local Ray cluster per test session, and a small demo corpus."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("RAY_DEDUP_LOGS", "1")
+os.environ.setdefault("RAY_DATA_DISABLE_PROGRESS_BARS", "1")
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[None]:
+    """A real local Ray cluster on loopback with 2 CPUs, shared by every test that needs one."""
+    import ray
+
+    from stages.core.ray_cluster import connect_ray
+
+    connect_ray(num_cpus=2)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def demo_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from stages.demo.corpus import generate_demo_corpus
+
+    directory = tmp_path_factory.mktemp("demo-corpus")
+    generate_demo_corpus(directory, 1500, seed=7)
+    return directory

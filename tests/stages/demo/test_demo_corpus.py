@@ -335,8 +335,8 @@ def test_rerunning_into_a_directory_replaces_the_old_corpus(tmp_path: Path) -> N
     generate_demo_corpus(tmp_path, 30, 0, shard_docs=5)
     truth = generate_demo_corpus(tmp_path, 10, 0, shard_docs=5)
     assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "_ground_truth.json",
         "docs-00000.jsonl",
         "docs-00001.jsonl",
-        "_ground_truth.json",
     ]
     assert len(read_documents(tmp_path, truth)) == 10

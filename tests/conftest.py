@@ -10,6 +10,7 @@ import pytest
 
 os.environ.setdefault("RAY_DEDUP_LOGS", "1")
 os.environ.setdefault("RAY_DATA_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("RAY_metrics_report_interval_ms", "1000")  # metrics tests scrape within seconds
 
 
 @pytest.fixture(scope="session")

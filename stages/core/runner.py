@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from stages.core.dataset import atomic_dataset_directory, list_parts, part_name, write_part
 from stages.core.manifest import REJECTS_DIR, InputEntry, Manifest, fingerprint_of, read_manifest
+from stages.core.metrics import record_batch, record_stage_seconds
 from stages.core.stage import BatchResult, Stage, config_as_dict
 
 Executor = Literal["local", "ray"]
@@ -79,6 +80,8 @@ class BatchWriter:
                 f"{self.stage.name}: batch of {table.num_rows} rows gave {result.kept.num_rows} kept + "
                 f"{result.rejected.num_rows} rejected"
             )
+        dropped = result.dropped_by_reason
+        record_batch(self.stage.name, table.num_rows, result.kept.num_rows, dropped, table.nbytes)
         name = part_name(table, f"{shard_key}:{table.num_rows}")
         write_part(self.directory, result.kept, name)
         write_part(self.directory / REJECTS_DIR, result.rejected, name)
@@ -86,7 +89,7 @@ class BatchWriter:
             "part": name,
             "rows_in": table.num_rows,
             "rows_out": result.kept.num_rows,
-            "dropped": json.dumps(dict(result.dropped_by_reason)),
+            "dropped": json.dumps(dict(dropped)),
             "stats": json.dumps(dict(result.stats)),
             "bytes_in": table.nbytes,
         }
@@ -166,4 +169,5 @@ def run_stage_over_units(
         if extra:
             manifest.extra.update(extra)
         manifest.write(tmp)
+    record_stage_seconds(run.stage.name, manifest.duration_s)
     return manifest

@@ -81,6 +81,36 @@ def command_manifest(arguments: argparse.Namespace) -> None:
     print(json.dumps(manifest.model_dump(mode="json", by_alias=True), indent=2))
 
 
+def command_run(arguments: argparse.Namespace) -> None:
+    """Run the `pipeline` flow here, on Prefect's ephemeral API unless PREFECT_API_URL names a server."""
+    import time
+
+    from flows.local_prefect import use_local_prefect
+
+    started = time.time()
+    output = Path(arguments.output).resolve()
+    use_local_prefect(output)
+    from flows.pipeline import pipeline_flow
+    from flows.pipeline_config import load_pipeline_config
+    from flows.run_summary import RunSummary
+
+    config = load_pipeline_config(arguments.config, arguments.set)
+    for path in arguments.input:
+        if not Path(path).exists():
+            raise UsageError(f"input path does not exist: {path}")
+    summary = RunSummary.model_validate(
+        pipeline_flow(input=arguments.input, output=str(output), config=config, force=arguments.force)
+    )
+    for line in summary.describe():
+        print(line, flush=True)
+    total = time.time() - started
+    print(
+        f"lmforge run: {total:.1f}s in all, of which {summary.started_at - started:.1f}s before the flow "
+        "started (imports, Prefect API start-up)",
+        flush=True,
+    )
+
+
 def add_io_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--input", nargs="+", required=True, metavar="PATH", help="files, directories or datasets"
@@ -118,12 +148,29 @@ def build_parser() -> argparse.ArgumentParser:
     manifest = commands.add_parser("manifest", help="print a dataset's manifest")
     manifest.add_argument("dataset", metavar="DIR")
     manifest.set_defaults(handler=command_manifest)
+    run = commands.add_parser("run", help="the whole pipeline as a Prefect flow (demo corpus unless --input)")
+    run.add_argument("--config", metavar="FILE.yaml", help="preset (default: configs/demo.yaml)")
+    run.add_argument(
+        "--output", default="runs/demo", metavar="DIR", help="run directory (default: runs/demo)"
+    )
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key (clean.c4.enabled=false)",
+    )
+    run.add_argument(
+        "--input", nargs="+", default=[], metavar="PATH", help="raw crawl files instead of the demo"
+    )
+    run.add_argument("--force", action="store_true", help="rerun every stage even if its output is complete")
+    run.set_defaults(handler=command_run)
     return parser
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
     from stages.core.config_loading import ConfigError
-    from stages.dedup.run import DuplicateIdError
+    from stages.dedup.identity import DuplicateIdError
     from stages.ingest.errors import InputError
 
     return (UsageError, ConfigError, InputError, DuplicateIdError, FileNotFoundError, NotADirectoryError)

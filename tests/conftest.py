@@ -14,15 +14,20 @@ os.environ.setdefault("RAY_metrics_report_interval_ms", "1000")  # metrics tests
 
 
 @pytest.fixture(scope="session")
-def ray_cluster() -> Iterator[None]:
-    """A real local Ray cluster on loopback with 2 CPUs, shared by every test that needs one."""
+def _ray_shutdown_at_exit() -> Iterator[None]:
+    yield
     import ray
 
+    ray.shutdown()
+
+
+@pytest.fixture()
+def ray_cluster(_ray_shutdown_at_exit: None) -> None:
+    """A real local Ray cluster on loopback with 2 CPUs, started once and shared by every test that needs one
+    (a test that builds its own multi-node cluster shuts Ray down; the next user starts it again)."""
     from stages.core.ray_cluster import connect_ray
 
     connect_ray(num_cpus=2)
-    yield
-    ray.shutdown()
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,9 @@ import pyarrow.parquet as pq
 from stages.core.manifest import MANIFEST_NAME, REJECTS_DIR, FileEntry, file_sha256, read_manifest
 
 TMP_PREFIX = ".tmp-"
+# Small row groups make a part splittable: the Ray runners hand out (file, row group) units of work, so even a
+# dataset of one big part spreads over every worker.
+ROW_GROUP_ROWS = 512
 
 
 def open_dataset(directory: str | Path) -> pads.Dataset:
@@ -52,7 +55,7 @@ def write_part(directory: Path, table: pa.Table, name: str) -> None:
     """Write one Parquet file via a temporary name, so a part is either whole or absent."""
     directory.mkdir(parents=True, exist_ok=True)
     tmp = directory / f".{name}.{uuid.uuid4().hex[:8]}.tmp"
-    pq.write_table(table, tmp, compression="zstd")
+    pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP_ROWS)
     tmp.replace(directory / name)
 
 

@@ -35,6 +35,7 @@ SUMMARY_SCHEMA = pa.schema(
         ("dropped", pa.string()),
         ("stats", pa.string()),
         ("bytes_in", pa.int64()),
+        ("node", pa.string()),
     ]
 )
 
@@ -66,6 +67,15 @@ class StageRun:
         return None
 
 
+def current_node() -> str:
+    """The Ray node this code runs on (`local` outside Ray): manifests record where the work landed."""
+    import ray
+
+    if not ray.is_initialized():
+        return "local"
+    return ray.get_runtime_context().get_node_id()
+
+
 class BatchWriter:
     """Processes one table with the stage and writes its kept rows and rejects as Parquet parts."""
 
@@ -92,6 +102,7 @@ class BatchWriter:
             "dropped": json.dumps(dict(dropped)),
             "stats": json.dumps(dict(result.stats)),
             "bytes_in": table.nbytes,
+            "node": current_node(),
         }
 
     def __call__(self, batch: pa.Table) -> pa.Table:
@@ -106,7 +117,9 @@ def summarise(run: StageRun, tmp: Path, summaries: Iterable[dict[str, Any]], sta
     dropped: Counter[str] = Counter()
     stats: Counter[str] = Counter()
     bytes_in = 0
+    rows_in_by_node: Counter[str] = Counter()
     for summary in summaries:
+        rows_in_by_node[summary["node"]] += summary["rows_in"]
         rows_in += summary["rows_in"]
         rows_out += summary["rows_out"]
         dropped.update(json.loads(summary["dropped"]))
@@ -133,6 +146,7 @@ def summarise(run: StageRun, tmp: Path, summaries: Iterable[dict[str, Any]], sta
         stats={**dict(sorted(stats.items())), "bytes_in": bytes_in},
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         duration_s=round(time.perf_counter() - started, 3),
+        extra={"rows_in_by_node": dict(sorted(rows_in_by_node.items()))},
     )
     manifest.check_counts()
     return manifest

@@ -2,7 +2,7 @@
 
 Ray Data was the first choice here, but each Ray Data execution cost 4-6 s of scheduling overhead on this
 machine for about 0.2 s of work per phase, which alone put whole-dedup throughput under 3 MB/s. Plain Ray
-actors keep their state between phases instead: each signs its share of the input files, keeps the signature
+actors keep their state between phases instead: each signs its share of the input (file, row group) units, keeps the signature
 rows in memory, and hands back its band rows already hash-partitioned; the actors then take one partition each in turn
 and find its candidate pairs (the shuffle: every worker's rows of a partition meet in one call), and they later return the signature rows the driver needs to verify
 candidates, then write the output parts. Every phase is one round of remote calls (milliseconds of overhead).
@@ -20,31 +20,41 @@ import ray
 
 from stages.core.execution import iterate_file_batches
 from stages.core.runner import BatchWriter
+from stages.dedup.clusters import duplicate_decisions
 from stages.dedup.config import DedupConfig
+from stages.dedup.identity import check_unique_ids, involved_ids
 from stages.dedup.lsh import EDGE_SCHEMA, candidate_edges, unique_edges
 from stages.dedup.signatures import BandRows, SignatureRows, signature_schema
 from stages.dedup.stage import DedupStage
 
 
 class DedupWorker:
-    """One actor's share of a dedup run: its input files and their signature rows."""
+    """One actor's share of a dedup run: its input units and their signature rows."""
 
-    def __init__(self, config: DedupConfig, files: list[str], batch_rows: int) -> None:
+    def __init__(self, config: DedupConfig, units: list[dict[str, Any]], batch_rows: int) -> None:
         self.config = config
-        self.files = files
+        self.units = units
         self.batch_rows = batch_rows
-        self.signatures = signature_schema(config.num_perm).empty_table()
+        self._signatures: pa.Table | None = None
+
+    @property
+    def signatures(self) -> pa.Table:
+        """This worker's signature rows, computed on first use: after a restart (its node died) an actor
+        recomputes them from its units instead of answering with nothing."""
+        if self._signatures is None:
+            signature_rows = SignatureRows(self.config)
+            tables = [
+                signature_rows(table.select(["id", "text"]))
+                for unit in self.units
+                for _, table in iterate_file_batches(unit["path"], self.batch_rows, unit["row_group"])
+            ]
+            empty = signature_schema(self.config.num_perm).empty_table()
+            self._signatures = pa.concat_tables([empty, *tables]).combine_chunks()
+        return self._signatures
 
     def sign(self) -> list[pa.Table]:
         """Compute signatures (kept here) and return band rows split into `config.partitions` tables."""
-        signature_rows, band_rows = SignatureRows(self.config), BandRows(self.config)
-        tables = [
-            signature_rows(table.select(["id", "text"]))
-            for path in self.files
-            for _, table in iterate_file_batches(path, self.batch_rows)
-        ]
-        self.signatures = pa.concat_tables([self.signatures, *tables]).combine_chunks()
-        bands = band_rows(self.signatures)
+        bands = BandRows(self.config)(self.signatures)
         partition = bands.column("partition")
         return [bands.filter(pc.equal(partition, index)) for index in range(self.config.partitions)]
 
@@ -62,19 +72,24 @@ class DedupWorker:
         writer = BatchWriter(DedupStage(self.config, decisions), directory)
         return [
             writer.write(table, shard_key)
-            for path in self.files
-            for shard_key, table in iterate_file_batches(path, self.batch_rows)
+            for unit in self.units
+            for shard_key, table in iterate_file_batches(unit["path"], self.batch_rows, unit["row_group"])
         ]
 
 
-def balanced_file_shares(files: list[str], workers: int) -> list[list[str]]:
-    """Assign files to workers, largest first, each to the currently lightest worker."""
-    shares: list[list[str]] = [[] for _ in range(workers)]
+def balanced_shares(files: list[str], workers: int) -> list[list[dict[str, Any]]]:
+    """Assign (file, row group) units to workers, largest first, each to the currently lightest worker."""
+    sized = [
+        (pq.ParquetFile(path).metadata.row_group(group).num_rows, path, group)
+        for path in files
+        for group in range(pq.ParquetFile(path).num_row_groups)
+    ]
+    shares: list[list[dict[str, Any]]] = [[] for _ in range(workers)]
     loads = [0] * workers
-    for path in sorted(files, key=lambda name: (-Path(name).stat().st_size, name)):
+    for rows, path, group in sorted(sized, key=lambda item: (-item[0], item[1], item[2])):
         lightest = loads.index(min(loads))
-        shares[lightest].append(path)
-        loads[lightest] += pq.read_metadata(path).num_rows
+        shares[lightest].append({"path": path, "row_group": group})
+        loads[lightest] += rows
     return [share for share in shares if share]
 
 
@@ -84,10 +99,26 @@ class RayDedupRun:
     def __init__(self, config: DedupConfig, files: list[str], batch_rows: int, workers: int) -> None:
         actor = ray.remote(num_cpus=1, max_restarts=2, max_task_retries=2)(DedupWorker)
         self.config = config
+        self.candidate_edge_count = 0
         self.workers = [
             actor.options(scheduling_strategy="SPREAD").remote(config, share, batch_rows)
-            for share in balanced_file_shares(files, workers)
+            for share in balanced_shares(files, workers)
         ]
+
+    def decide(self, verify_threshold: float, attempts: int = 3) -> pa.Table:
+        """Keep/drop decisions. A worker lost mid-way (its node died) restarts elsewhere and recomputes its
+        share, and the phases are run again: every phase is deterministic, so the result is the same."""
+        for attempt in range(attempts):
+            try:
+                edges = self.candidate_edges()
+                check_unique_ids(self.ids())
+                involved = self.signature_rows(involved_ids(edges))
+                self.candidate_edge_count = edges.num_rows
+                return duplicate_decisions(edges, involved, verify_threshold)
+            except (ray.exceptions.RayActorError, ray.exceptions.ObjectLostError):
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     def candidate_edges(self) -> pa.Table:
         partitions = self.config.partitions

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from stages.core.execution import (
     iterate_dataset_batches,
@@ -20,31 +19,12 @@ from stages.core.manifest import Manifest, describe_input
 from stages.core.runner import BatchWriter, Executor, StageRun, run_stage_over_units
 from stages.dedup.clusters import duplicate_decisions
 from stages.dedup.config import DedupConfig
+from stages.dedup.identity import DuplicateIdError, check_unique_ids  # noqa: F401  (re-exported)
 from stages.dedup.lsh import EDGE_SCHEMA, candidate_edges
 from stages.dedup.signatures import BandRows, SignatureRows, signature_schema
 from stages.dedup.stage import DedupStage
 
 SIGNATURE_BATCH_ROWS = 2000
-
-
-class DuplicateIdError(ValueError):
-    """Dedup decides per document id, so ids must be unique within its input."""
-
-
-def check_unique_ids(ids: pa.ChunkedArray | pa.Array) -> None:
-    counts = pc.value_counts(ids)
-    repeated = counts.filter(pc.greater(counts.field("counts"), 1))
-    if len(repeated):
-        examples = ", ".join(repr(item["values"].as_py()) for item in repeated[:3])
-        raise DuplicateIdError(
-            f"dedup needs unique document ids; {len(repeated)} ids repeat, e.g. {examples}"
-        )
-
-
-def involved_ids(edges: pa.Table) -> pa.Array:
-    return pc.unique(
-        pa.concat_arrays([edges.column("source").combine_chunks(), edges.column("target").combine_chunks()])
-    )
 
 
 def decisions_locally(
@@ -141,11 +121,10 @@ def _run_on_ray(
     files = parquet_files(inputs)
     dedup = RayDedupRun(config, files, batch_rows, workers=cluster_cpus())
     try:
-        edges = dedup.candidate_edges()
-        check_unique_ids(dedup.ids())
-        involved = dedup.signature_rows(involved_ids(edges))
-        decisions = duplicate_decisions(edges, involved, config.effective_verify_threshold)
-        extra.update(_describe_decisions(decisions, edges.num_rows, time.perf_counter() - started))
+        decisions = dedup.decide(config.effective_verify_threshold)
+        extra.update(
+            _describe_decisions(decisions, dedup.candidate_edge_count, time.perf_counter() - started)
+        )
         apply_run = StageRun(stage=DedupStage(config, decisions), inputs=run.inputs, output=run.output)
         return run_stage_over_units(
             apply_run,

@@ -110,7 +110,7 @@ def map_units_on_ray(
         fn_constructor_args=constructor_args,
         batch_size=1,
         batch_format="pyarrow",
-        concurrency=workers,
+        compute=ray.data.ActorPoolStrategy(size=workers),
         num_cpus=cpus_per_worker,
     )
 

@@ -1,4 +1,5 @@
-"""Curation as one call: ingest → clean → dedup into `OUTPUT/ingested`, `OUTPUT/cleaned`, `OUTPUT/deduped`."""
+"""Curation as one call: ingest → clean → dedup → label into `OUTPUT/ingested`, `OUTPUT/cleaned`,
+`OUTPUT/deduped`, `OUTPUT/labeled`."""
 
 from __future__ import annotations
 
@@ -12,17 +13,19 @@ from stages.core.manifest import Manifest
 from stages.core.runner import Executor
 from stages.dedup.config import DedupConfig
 from stages.ingest.config import IngestConfig
+from stages.label.config import LabelConfig
 from stages.registry import CURATION_ORDER, CURATION_OUTPUTS, DATA_STAGES
 
 
 class CurationConfig(BaseModel):
-    """One section per curation stage, as in the YAML presets (`ingest:`, `clean:`, `dedup:`)."""
+    """One section per curation stage, as in the YAML presets (`ingest:`, `clean:`, `dedup:`, `label:`)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     clean: CleanConfig = Field(default_factory=CleanConfig)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
+    label: LabelConfig = Field(default_factory=LabelConfig)
 
 
 def curate(
@@ -35,7 +38,7 @@ def curate(
     ray_address: str | None = None,
     on_stage_done: Callable[[str, Manifest], None] | None = None,
 ) -> dict[str, Manifest]:
-    """Run the three curation stages in order; each one is skipped when its output is already complete."""
+    """Run the curation stages in order; each one is skipped when its output is already complete."""
     config = config or CurationConfig()
     manifests: dict[str, Manifest] = {}
     stage_inputs = list(inputs)

@@ -15,6 +15,8 @@ from stages.dedup.config import DedupConfig
 from stages.dedup.run import run_dedup
 from stages.ingest.config import IngestConfig
 from stages.ingest.run import run_ingest
+from stages.label.config import LabelConfig
+from stages.label.run import run_label
 
 StageRunner = Callable[..., Manifest]
 
@@ -36,7 +38,8 @@ DATA_STAGES: dict[str, DataStage] = {
         DataStage("ingest", IngestConfig, run_ingest, "raw JSONL/Parquet/WARC/WET → documents"),
         DataStage("clean", CleanConfig, run_clean, "normalise, language id, quality rules, PII, blocklists"),
         DataStage("dedup", DedupConfig, run_dedup, "exact + MinHash LSH near-duplicate removal"),
+        DataStage("label", LabelConfig, run_label, "quality/topic/toxicity labels, thresholds, bias audit"),
     )
 }
-CURATION_ORDER = ("ingest", "clean", "dedup")
-CURATION_OUTPUTS = {"ingest": "ingested", "clean": "cleaned", "dedup": "deduped"}
+CURATION_ORDER = ("ingest", "clean", "dedup", "label")
+CURATION_OUTPUTS = {"ingest": "ingested", "clean": "cleaned", "dedup": "deduped", "label": "labeled"}

@@ -17,6 +17,8 @@ from stages.ingest.config import IngestConfig
 from stages.ingest.run import run_ingest
 from stages.label.config import LabelConfig
 from stages.label.run import run_label
+from stages.tokenize.config import TokenizeConfig
+from stages.tokenize.run import run_tokenize
 
 StageRunner = Callable[..., Manifest]
 
@@ -39,6 +41,7 @@ DATA_STAGES: dict[str, DataStage] = {
         DataStage("clean", CleanConfig, run_clean, "normalise, language id, quality rules, PII, blocklists"),
         DataStage("dedup", DedupConfig, run_dedup, "exact + MinHash LSH near-duplicate removal"),
         DataStage("label", LabelConfig, run_label, "quality/topic/toxicity labels, thresholds, bias audit"),
+        DataStage("tokenize", TokenizeConfig, run_tokenize, "BPE tokenizer + packed train/validation rows"),
     )
 }
 CURATION_ORDER = ("ingest", "clean", "dedup", "label")

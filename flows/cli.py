@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from stages.core.manifest import Manifest
 
@@ -27,21 +28,24 @@ def print_stage_done(name: str, manifest: Manifest) -> None:
 
 
 def command_stage(arguments: argparse.Namespace) -> None:
+    from alignment.registry import TRAINING_RECIPES, describe_metrics
     from stages.core.config_loading import load_config
     from stages.registry import DATA_STAGES
 
-    stage = DATA_STAGES.get(arguments.name)
+    stage: Any = DATA_STAGES.get(arguments.name) or TRAINING_RECIPES.get(arguments.name)
     if stage is None:
-        raise UsageError(f"unknown stage {arguments.name!r}; known: {', '.join(DATA_STAGES)}")
+        known = ", ".join([*DATA_STAGES, *TRAINING_RECIPES])
+        raise UsageError(f"unknown stage {arguments.name!r}; known: {known}")
     config = load_config(stage.config_model, arguments.config, arguments.set)
     inputs = [Path(path) for path in arguments.input]
     for path in inputs:
         if not path.exists():
             raise UsageError(f"input path does not exist: {path}")
-    manifest = stage(
-        config, inputs, Path(arguments.output), executor=arguments.executor, force=arguments.force
-    )
-    print_stage_done(arguments.name, manifest)
+    outcome = stage(config, inputs, Path(arguments.output), executor=arguments.executor, force=arguments.force)
+    if isinstance(outcome, Manifest):
+        print_stage_done(arguments.name, outcome)
+    else:
+        print(describe_metrics(arguments.name, outcome), flush=True)
 
 
 def command_curate(arguments: argparse.Namespace) -> None:
@@ -131,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     stage = commands.add_parser("stage", help="run one stage")
-    stage.add_argument("name", help="ingest, clean, dedup")
+    stage.add_argument("name", help="ingest, clean, dedup, label, tokenize, pretrain")
     add_io_arguments(stage)
     stage.set_defaults(handler=command_stage)
 

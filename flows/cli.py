@@ -41,7 +41,9 @@ def command_stage(arguments: argparse.Namespace) -> None:
     for path in inputs:
         if not path.exists():
             raise UsageError(f"input path does not exist: {path}")
-    outcome = stage(config, inputs, Path(arguments.output), executor=arguments.executor, force=arguments.force)
+    outcome = stage(
+        config, inputs, Path(arguments.output), executor=arguments.executor, force=arguments.force
+    )
     if isinstance(outcome, Manifest):
         print_stage_done(arguments.name, outcome)
     else:

@@ -1,0 +1,76 @@
+"""The pipeline's first step when no input is given: the built-in demo corpus, written once per run directory.
+
+The corpus is written into a temporary sibling and renamed into place, and reused while its ground truth says it
+has the asked-for size and seed: regenerating it would give its files new mtimes, which would change ingest's
+input fingerprint and defeat resume for every stage after it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.retry_policy import STAGE_RETRIES, STAGE_RETRY_DELAYS_S, retry_on_transient_errors
+from stages.core.dataset import TMP_PREFIX, remove_stale_temporaries
+from stages.demo.config import DemoCorpusConfig
+from stages.demo.corpus import generate_demo_corpus
+from stages.demo.ground_truth import GROUND_TRUTH_FILE, DemoCorpusTruth
+
+
+def existing_corpus_matches(directory: Path, num_docs: int, seed: int) -> bool:
+    if not (directory / GROUND_TRUTH_FILE).is_file():
+        return False
+    try:
+        truth = DemoCorpusTruth.load(directory)
+    except (ValueError, TypeError, KeyError):
+        return False
+    return (
+        truth.num_docs == num_docs
+        and truth.seed == seed
+        and truth.config == DemoCorpusConfig().model_dump(mode="json")
+        and all((directory / shard).is_file() for shard in truth.shards)
+    )
+
+
+def write_demo_corpus_atomically(directory: Path, num_docs: int, seed: int) -> None:
+    directory = directory.resolve()
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(directory)
+    tmp = directory.parent / f"{TMP_PREFIX}{directory.name}-{uuid.uuid4().hex[:8]}"
+    try:
+        generate_demo_corpus(tmp, num_docs, seed)
+        if directory.exists():
+            old = directory.parent / f"{TMP_PREFIX}{directory.name}-old-{uuid.uuid4().hex[:8]}"
+            directory.rename(old)
+            shutil.rmtree(old, ignore_errors=True)
+        tmp.rename(directory)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+@task(
+    name="demo-corpus",
+    retries=STAGE_RETRIES,
+    retry_delay_seconds=STAGE_RETRY_DELAYS_S,
+    retry_condition_fn=retry_on_transient_errors,
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def prepare_demo_corpus(output: str, num_docs: int, seed: int) -> dict[str, Any]:
+    """Write (or reuse) the demo corpus in `output`; returns a corpus entry for the run summary."""
+    directory = Path(output)
+    started = time.perf_counter()
+    skipped = existing_corpus_matches(directory, num_docs, seed)
+    if not skipped:
+        write_demo_corpus_atomically(directory, num_docs, seed)
+    seconds = round(time.perf_counter() - started, 3)
+    how = "reused" if skipped else f"written in {seconds:.1f}s"
+    get_run_logger().info(f"demo corpus: {num_docs} documents (seed {seed}) {how} → {directory}")
+    return {"output": str(directory), "rows": num_docs, "skipped": skipped, "seconds": seconds}

@@ -1,0 +1,91 @@
+"""The `pipeline` flow: the whole journey in order, from raw crawl (or the demo corpus) to `OUTPUT/run_summary.json`.
+
+    OUTPUT/corpus      the demo corpus, when no input is given
+    OUTPUT/ingested  OUTPUT/cleaned  OUTPUT/deduped  OUTPUT/labeled     (the `curate` subflow)
+    OUTPUT/run_summary.json
+
+Every step resumes: a rerun after a crash skips each step whose output is complete and matches its inputs and
+config. Two runs with different outputs share nothing on disk (each stage writes beside its own output only).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger
+
+from flows.counts_artifact import publish_counts_table
+from flows.curate import curate_flow
+from flows.demo_corpus_task import prepare_demo_corpus
+from flows.pipeline_config import PipelineConfig
+from flows.run_summary import RunSummary, StepSummary, write_run_summary
+from flows.stage_task import StageOutcome
+
+CORPUS_DIR = "corpus"
+
+
+@flow(name="pipeline")
+def pipeline_flow(
+    input: list[str] | None = None,
+    output: str = "runs/demo",
+    config: PipelineConfig = PipelineConfig(),
+    force: bool = False,
+) -> dict[str, Any]:
+    """Demo corpus (when `input` is empty) → curate → [later stages]; returns the `RunSummary` as a dict."""
+    wall_started = time.perf_counter()
+    started_at = time.time()
+    run_dir = Path(output).resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    steps: list[StepSummary] = []
+
+    inputs = list(input or [])
+    if not inputs:
+        corpus = prepare_demo_corpus(str(run_dir / CORPUS_DIR), config.demo_docs, config.seed)
+        steps.append(
+            StepSummary(
+                stage="corpus",
+                output=corpus["output"],
+                rows_in=corpus["rows"],
+                rows_out=corpus["rows"],
+                seconds=corpus["seconds"],
+                skipped=corpus["skipped"],
+            )
+        )
+        inputs = [corpus["output"]]
+
+    curated = curate_flow(
+        inputs,
+        str(run_dir),
+        config.curation,
+        executor=config.executor,
+        ray_address=config.ray_address,
+        force=force,
+    )
+    outcomes = [StageOutcome.model_validate(outcome) for outcome in curated.values()]
+    steps.extend(outcome.step_summary() for outcome in outcomes)
+
+    # Later stages join here, each a task (or subflow) taking the previous step's output path and adding a
+    # StepSummary: tokenize (OUTPUT/tokens) → pretrain (OUTPUT/checkpoints/base) → sft → reward →
+    # dpo | ppo | grpo (OUTPUT/checkpoints/policy) → evaluate + HTML report (published as a link artifact).
+
+    publish_counts_table(
+        outcomes,
+        key="pipeline-counts",
+        description=f"**pipeline**: rows in/out and drops by reason → `{run_dir}`",
+    )
+    wall_s = time.perf_counter() - wall_started
+    step_seconds = sum(step.seconds for step in steps)
+    summary = RunSummary(
+        output=str(run_dir),
+        started_at=started_at,
+        wall_s=round(wall_s, 3),
+        step_seconds=round(step_seconds, 3),
+        orchestration_overhead_s=round(wall_s - step_seconds, 3),
+        steps=steps,
+        config=config.model_dump(mode="json"),
+    )
+    path = write_run_summary(summary, run_dir)
+    get_run_logger().info(f"run summary → {path}")
+    return summary.model_dump(mode="json")

@@ -1,0 +1,59 @@
+"""The whole run's config: the demo corpus, where Ray runs, and one section per stage (as in `configs/*.yaml`).
+
+It is the `pipeline` flow's parameter, so a preset file, `--set` overrides and the Prefect UI form all build the
+same validated object. Unknown keys are errors, so a misspelt section or key fails before anything runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import ConfigDict, Field
+
+from stages.core.config_loading import apply_overrides, build_config, read_yaml
+from stages.core.runner import Executor
+from stages.curation import CurationConfig
+
+DEMO_CONFIG = Path("configs") / "demo.yaml"
+
+
+class PipelineConfig(CurationConfig):
+    """The curation sections (`ingest`, `clean`, `dedup`, `label`: inherited, so a new curation stage joins by
+    itself) plus the run's own settings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    demo_docs: int = Field(
+        3000, gt=0, description="documents of the built-in demo corpus (used when no input)"
+    )
+    seed: int = Field(0, description="seed of the demo corpus")
+    executor: Executor = Field(
+        "ray", description="ray: a Ray cluster (local unless ray_address); local: in process"
+    )
+    ray_address: str | None = Field(None, description="a remote Ray cluster (else RAY_ADDRESS, else local)")
+    # Sections of the stages after curation (tokenize, pretrain, sft, reward, dpo, ppo, grpo, evaluate) go here.
+
+    @property
+    def curation(self) -> CurationConfig:
+        return CurationConfig.model_validate(
+            {name: getattr(self, name) for name in CurationConfig.model_fields}
+        )
+
+
+def default_config_path() -> Path | None:
+    """`configs/demo.yaml` of the working directory, else of the source checkout lmforge runs from."""
+    for candidate in (DEMO_CONFIG, Path(__file__).resolve().parent.parent / DEMO_CONFIG):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_pipeline_config(
+    path: str | Path | None = None, overrides: list[str] | None = None
+) -> PipelineConfig:
+    """A preset file (default: the demo preset when it can be found) plus `key.sub=value` overrides."""
+    path = path if path is not None else default_config_path()
+    values = read_yaml(path) if path is not None else {}
+    return build_config(
+        PipelineConfig, apply_overrides(values, overrides or []), what=f"config {path or ''}".strip()
+    )

@@ -1,0 +1,165 @@
+"""The pipeline flow: end to end on a tiny config, its run summary, its config loading, and a real SIGKILL + resume."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from flows.cli import main
+from flows.pipeline import pipeline_flow
+from flows.pipeline_config import PipelineConfig, load_pipeline_config
+from flows.run_summary import RUN_SUMMARY_FILE, read_run_summary
+from stages.core.config_loading import ConfigError
+from stages.core.dataset import TMP_PREFIX
+from stages.core.manifest import MANIFEST_NAME
+from stages.registry import CURATION_ORDER, CURATION_OUTPUTS
+from tests.flows.prefect_runs import environment_without_prefect, rows_by_id, table_artifact_of
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+STEPS = ["corpus", *CURATION_ORDER]
+
+
+def test_demo_preset_loads_with_overrides() -> None:
+    config = load_pipeline_config(
+        REPOSITORY / "configs" / "demo.yaml", ["demo_docs=50", "dedup.threshold=0.7"]
+    )
+    assert config.demo_docs == 50
+    assert config.dedup.threshold == 0.7
+    assert config.clean.language.allowed_languages == ["en"]
+    assert config.curation.dedup == config.dedup
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["dedupe.threshold=0.7"], "dedupe"),
+        (["dedup.threshold=2"], "dedup.threshold"),
+        (["executor=slurm"], "executor"),
+    ],
+)
+def test_bad_config_is_a_one_line_error(overrides: list[str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as error:
+        load_pipeline_config(REPOSITORY / "configs" / "demo.yaml", overrides)
+    assert "\n" not in str(error.value)
+
+
+def test_lmforge_run_rejects_a_bad_override(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--output", str(tmp_path), "--set", "demo_docs=-5"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("lmforge: error: ") and "demo_docs" in error and "\n" not in error
+
+
+def test_pipeline_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
+    config = PipelineConfig(demo_docs=80, seed=5, executor="local")
+    result = pipeline_flow(output=str(tmp_path), config=config, return_state=True)
+    summary = read_run_summary(tmp_path)
+    assert summary.model_dump(mode="json") == result.result()
+    assert [step.stage for step in summary.steps] == STEPS
+    assert not any(step.skipped for step in summary.steps)
+    for step in summary.steps[1:]:
+        assert step.rows_in == step.rows_out + step.rows_dropped
+    for before, after in itertools.pairwise(summary.steps):
+        assert after.rows_in == before.rows_out
+    assert summary.wall_s >= summary.step_seconds > 0
+    assert summary.orchestration_overhead_s == pytest.approx(summary.wall_s - summary.step_seconds, abs=0.01)
+    rows = table_artifact_of(result.state_details.flow_run_id, "pipeline-counts")
+    assert [row["stage"] for row in rows] == STEPS[1:]
+
+    pipeline_flow(output=str(tmp_path), config=config)
+    again = read_run_summary(tmp_path)
+    assert all(step.skipped for step in again.steps)
+    assert [step.fingerprint for step in again.steps] == [step.fingerprint for step in summary.steps]
+
+
+def wait_for(condition, process: subprocess.Popen, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process.poll() is not None:
+            raise AssertionError(f"lmforge run exited ({process.returncode}) before {what}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def lmforge_run(config: Path, output: Path) -> list[str]:
+    return [sys.executable, "-m", "flows.cli", "run", "--config", str(config), "--output", str(output)]
+
+
+def test_killed_pipeline_resumes_to_the_same_output(tmp_path: Path, ray_cluster: None) -> None:
+    """SIGKILL `lmforge run` while dedup writes its output; a rerun skips the finished stages and ends the same."""
+    import ray
+
+    # The child joins this session's Ray cluster by address (the `ray_address` config key): one cluster on the
+    # machine, not one per process, and the cluster outlives the killed driver as a remote one would.
+    address = ray.get_runtime_context().gcs_address
+    values = {"demo_docs": 120, "seed": 9, "executor": "ray", "ray_address": address}
+    config_file = tmp_path / "tiny.yaml"
+    config_file.write_text(yaml.safe_dump(values))
+    output = tmp_path / "killed"
+    environment = environment_without_prefect()
+    log = (tmp_path / "killed.log").open("w")
+    process = subprocess.Popen(
+        lmforge_run(config_file, output),
+        cwd=REPOSITORY,
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its Prefect API server child shares its process group, cleaned up below
+    )
+    try:
+        wait_for(lambda: (output / "cleaned" / MANIFEST_NAME).exists(), process, 240, "clean finished")
+        wait_for(lambda: any(output.glob(f"{TMP_PREFIX}deduped-*")), process, 120, "dedup started writing")
+        assert not (output / "deduped").exists(), "dedup finished before it could be killed"
+        os.kill(process.pid, signal.SIGKILL)
+        assert process.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if process.poll() is None:
+            process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
+    assert any(output.glob(f"{TMP_PREFIX}deduped-*")), (
+        "the kill should leave dedup's temporary directory behind"
+    )
+    assert not (output / "deduped").exists()
+    for name in ("ingested", "cleaned"):
+        assert (output / name / MANIFEST_NAME).is_file()
+
+    rerun = subprocess.run(
+        lmforge_run(config_file, output),
+        cwd=REPOSITORY,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        start_new_session=True,
+    )
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    assert "dedup:" in rerun.stdout
+    resumed = read_run_summary(output)
+    skipped = {step.stage: step.skipped for step in resumed.steps}
+    assert skipped == {"corpus": True, "ingest": True, "clean": True} | {
+        name: False for name in CURATION_ORDER[CURATION_ORDER.index("dedup") :]
+    }
+    assert not list(output.glob(f"{TMP_PREFIX}*")), "no temporary directory may survive a rerun"
+    for name in CURATION_OUTPUTS.values():
+        assert (output / name / MANIFEST_NAME).is_file()
+
+    reference = tmp_path / "uninterrupted"
+    pipeline_flow(output=str(reference), config=PipelineConfig(**values))
+    assert (reference / RUN_SUMMARY_FILE).is_file()
+    expected, actual = rows_by_id(reference / "deduped"), rows_by_id(output / "deduped")
+    assert actual.num_rows == read_run_summary(reference).step("dedup").rows_out > 0
+    assert actual.column_names == expected.column_names
+    assert actual.to_pylist() == expected.to_pylist()

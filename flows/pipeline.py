@@ -2,6 +2,8 @@
 
     OUTPUT/corpus      the demo corpus, when no input is given
     OUTPUT/ingested  OUTPUT/cleaned  OUTPUT/deduped  OUTPUT/labeled     (the `curate` subflow)
+    OUTPUT/tokens                 packed train/validation sequences + OUTPUT/tokens/_tokenizer
+    OUTPUT/checkpoints/base       the pretrained model (HF safetensors) + metrics.json
     OUTPUT/run_summary.json
 
 Every step resumes: a rerun after a crash skips each step whose output is complete and matches its inputs and
@@ -21,9 +23,12 @@ from flows.curate import curate_flow
 from flows.demo_corpus_task import prepare_demo_corpus
 from flows.pipeline_config import PipelineConfig
 from flows.run_summary import RunSummary, StepSummary, write_run_summary
-from flows.stage_task import StageOutcome
+from flows.stage_task import StageOutcome, run_stage
+from flows.training_task import TrainingOutcome, run_training
 
 CORPUS_DIR = "corpus"
+TOKENS_DIR = "tokens"
+BASE_MODEL_DIR = "checkpoints/base"
 
 
 @flow(name="pipeline")
@@ -66,9 +71,33 @@ def pipeline_flow(
     outcomes = [StageOutcome.model_validate(outcome) for outcome in curated.values()]
     steps.extend(outcome.step_summary() for outcome in outcomes)
 
-    # Later stages join here, each a task (or subflow) taking the previous step's output path and adding a
-    # StepSummary: tokenize (OUTPUT/tokens) → pretrain (OUTPUT/checkpoints/base) → sft → reward →
-    # dpo | ppo | grpo (OUTPUT/checkpoints/policy) → evaluate + HTML report (published as a link artifact).
+    curated_output = outcomes[-1].output
+    tokens = StageOutcome.model_validate(
+        run_stage(
+            "tokenize",
+            config.tokenize,
+            [curated_output],
+            str(run_dir / TOKENS_DIR),
+            executor=config.executor,
+            ray_address=config.ray_address,
+            force=force,
+        )
+    )
+    outcomes.append(tokens)
+    steps.append(tokens.step_summary())
+    base = TrainingOutcome.model_validate(
+        run_training(
+            "pretrain",
+            config.pretrain,
+            [tokens.output],
+            str(run_dir / BASE_MODEL_DIR),
+            executor=config.executor,
+            ray_address=config.ray_address,
+        )
+    )
+    steps.append(base.step_summary())
+    # Later stages join here, each taking the previous step's output path and adding a StepSummary:
+    # sft (OUTPUT/checkpoints/sft) → reward → dpo | ppo | grpo (OUTPUT/checkpoints/policy) → evaluate + report.
 
     publish_counts_table(
         outcomes,

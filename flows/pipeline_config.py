@@ -10,9 +10,11 @@ from pathlib import Path
 
 from pydantic import ConfigDict, Field
 
+from alignment.pretrain import PretrainConfig
 from stages.core.config_loading import apply_overrides, build_config, read_yaml
 from stages.core.runner import Executor
 from stages.curation import CurationConfig
+from stages.tokenize.config import TokenizeConfig
 
 DEMO_CONFIG = Path("configs") / "demo.yaml"
 
@@ -31,7 +33,9 @@ class PipelineConfig(CurationConfig):
         "ray", description="ray: a Ray cluster (local unless ray_address); local: in process"
     )
     ray_address: str | None = Field(None, description="a remote Ray cluster (else RAY_ADDRESS, else local)")
-    # Sections of the stages after curation (tokenize, pretrain, sft, reward, dpo, ppo, grpo, evaluate) go here.
+    tokenize: TokenizeConfig = Field(default_factory=TokenizeConfig)
+    pretrain: PretrainConfig = Field(default_factory=PretrainConfig)
+    # Sections of the stages still to come (sft, reward, dpo, ppo, grpo, evaluate) go here.
 
     @property
     def curation(self) -> CurationConfig:

@@ -27,7 +27,13 @@ from tests.flows.prefect_runs import environment_without_prefect, rows_by_id, ta
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-STEPS = ["corpus", *CURATION_ORDER]
+DATA_STEPS = ["corpus", *CURATION_ORDER, "tokenize"]
+STEPS = [*DATA_STEPS, "pretrain"]
+# Training kept to a few steps of the tiny model: these tests are about orchestration, not learning.
+TINY_TRAINING = {
+    "tokenize": {"vocab_size": 512, "seq_len": 64},
+    "pretrain": {"max_steps": 3, "micro_batch_size": 2, "eval_max_rows": 8, "warmup_steps": 1},
+}
 
 
 def test_demo_preset_loads_with_overrides() -> None:
@@ -61,20 +67,22 @@ def test_lmforge_run_rejects_a_bad_override(tmp_path: Path, capsys: pytest.Captu
 
 
 def test_pipeline_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
-    config = PipelineConfig(demo_docs=80, seed=5, executor="local")
+    config = PipelineConfig(demo_docs=80, seed=5, executor="local", **TINY_TRAINING)
     result = pipeline_flow(output=str(tmp_path), config=config, return_state=True)
     summary = read_run_summary(tmp_path)
     assert summary.model_dump(mode="json") == result.result()
     assert [step.stage for step in summary.steps] == STEPS
     assert not any(step.skipped for step in summary.steps)
-    for step in summary.steps[1:]:
+    data_steps = summary.steps[: len(DATA_STEPS)]
+    for step in data_steps[1:]:
         assert step.rows_in == step.rows_out + step.rows_dropped
-    for before, after in itertools.pairwise(summary.steps):
+    for before, after in itertools.pairwise(data_steps):
         assert after.rows_in == before.rows_out
+    assert (tmp_path / "checkpoints" / "base" / "model.safetensors").is_file()
     assert summary.wall_s >= summary.step_seconds > 0
     assert summary.orchestration_overhead_s == pytest.approx(summary.wall_s - summary.step_seconds, abs=0.01)
     rows = table_artifact_of(result.state_details.flow_run_id, "pipeline-counts")
-    assert [row["stage"] for row in rows] == STEPS[1:]
+    assert [row["stage"] for row in rows] == DATA_STEPS[1:]
 
     pipeline_flow(output=str(tmp_path), config=config)
     again = read_run_summary(tmp_path)
@@ -103,7 +111,7 @@ def test_killed_pipeline_resumes_to_the_same_output(tmp_path: Path, ray_cluster:
     # The child joins this session's Ray cluster by address (the `ray_address` config key): one cluster on the
     # machine, not one per process, and the cluster outlives the killed driver as a remote one would.
     address = ray.get_runtime_context().gcs_address
-    values = {"demo_docs": 120, "seed": 9, "executor": "ray", "ray_address": address}
+    values = {"demo_docs": 120, "seed": 9, "executor": "ray", "ray_address": address, **TINY_TRAINING}
     config_file = tmp_path / "tiny.yaml"
     config_file.write_text(yaml.safe_dump(values))
     output = tmp_path / "killed"
@@ -150,7 +158,7 @@ def test_killed_pipeline_resumes_to_the_same_output(tmp_path: Path, ray_cluster:
     resumed = read_run_summary(output)
     skipped = {step.stage: step.skipped for step in resumed.steps}
     assert skipped == {"corpus": True, "ingest": True, "clean": True} | {
-        name: False for name in CURATION_ORDER[CURATION_ORDER.index("dedup") :]
+        name: False for name in [*CURATION_ORDER[CURATION_ORDER.index("dedup") :], "tokenize", "pretrain"]
     }
     assert not list(output.glob(f"{TMP_PREFIX}*")), "no temporary directory may survive a rerun"
     for name in CURATION_OUTPUTS.values():

@@ -1,0 +1,112 @@
+"""The Prefect task for training recipes (pretrain, sft, ...): a model directory instead of a dataset.
+
+A training output has no manifest, so the task keeps its own identity: `OUTPUT/_fingerprint` (recipe, config
+and the inputs' fingerprints) is written only once the recipe finished, and a rerun with the same fingerprint
+skips. A run killed part-way leaves `OUTPUT/_fingerprint.pending`; a rerun with the same fingerprint then
+resumes from the recipe's latest checkpoint (`resume=True`) instead of starting over.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from pydantic import BaseModel
+
+from flows.retry_policy import STAGE_RETRIES, STAGE_RETRY_DELAYS_S, retry_on_transient_errors
+from flows.run_summary import StepSummary
+from stages.core.config_loading import ConfigError
+from stages.core.manifest import describe_input, fingerprint_of
+from stages.core.runner import Executor
+
+FINGERPRINT_FILE = "_fingerprint"
+PENDING_FILE = "_fingerprint.pending"
+METRICS_FILE = "metrics.json"
+
+
+class TrainingOutcome(BaseModel):
+    stage: str
+    output: str
+    skipped: bool
+    resumed: bool
+    seconds: float
+    metrics: dict[str, Any]
+
+    def step_summary(self) -> StepSummary:
+        return StepSummary(
+            stage=self.stage,
+            output=self.output,
+            rows_in=int(self.metrics.get("steps", 0)),
+            rows_out=int(self.metrics.get("steps", 0)),
+            seconds=self.seconds,
+            skipped=self.skipped,
+        )
+
+
+def training_fingerprint(name: str, config: BaseModel, inputs: list[str]) -> str:
+    return fingerprint_of(
+        {
+            "recipe": name,
+            "config": config.model_dump(mode="json"),
+            "inputs": [describe_input(path).fingerprint for path in inputs],
+        }
+    )
+
+
+@task(
+    name="train",
+    task_run_name="{name}",
+    retries=STAGE_RETRIES,
+    retry_delay_seconds=STAGE_RETRY_DELAYS_S,
+    retry_condition_fn=retry_on_transient_errors,
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def run_training(
+    name: str,
+    config: BaseModel,
+    inputs: list[str],
+    output: str,
+    executor: Executor = "ray",
+    ray_address: str | None = None,
+) -> dict[str, Any]:
+    """Run training recipe `name`; returns a `TrainingOutcome` as a dict."""
+    from alignment.registry import TRAINING_RECIPES
+
+    recipe = TRAINING_RECIPES.get(name)
+    if recipe is None:
+        raise ConfigError(f"unknown training recipe {name!r}; known: {', '.join(TRAINING_RECIPES)}")
+    output_path = Path(output)
+    fingerprint = training_fingerprint(name, config, inputs)
+    done, pending = output_path / FINGERPRINT_FILE, output_path / PENDING_FILE
+    if done.is_file() and done.read_text() == fingerprint and (output_path / METRICS_FILE).is_file():
+        metrics = json.loads((output_path / METRICS_FILE).read_text())
+        return TrainingOutcome(
+            stage=name, output=output, skipped=True, resumed=False, seconds=0.0, metrics=metrics
+        ).model_dump()
+    resumed = (
+        pending.is_file() and pending.read_text() == fingerprint and "resume" in type(config).model_fields
+    )
+    if resumed:
+        config = config.model_copy(update={"resume": True})
+    output_path.mkdir(parents=True, exist_ok=True)
+    done.unlink(missing_ok=True)
+    pending.write_text(fingerprint)
+    started = time.perf_counter()
+    metrics = recipe(
+        config, [Path(path) for path in inputs], output_path, executor=executor, ray_address=ray_address
+    )
+    seconds = time.perf_counter() - started
+    done.write_text(fingerprint)
+    pending.unlink(missing_ok=True)
+    outcome = TrainingOutcome(
+        stage=name, output=output, skipped=False, resumed=resumed, seconds=round(seconds, 3), metrics=metrics
+    )
+    get_run_logger().info(
+        f"{name}: {outcome.metrics.get('steps')} steps in {seconds:.1f}s (resumed: {resumed})"
+    )
+    return outcome.model_dump()

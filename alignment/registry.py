@@ -13,7 +13,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from alignment.dpo import DPOConfig, run_dpo
 from alignment.pretrain import PretrainConfig
+from alignment.reward import RewardModelConfig, run_reward
+from alignment.sft import SFTRecipeConfig
 
 RecipeRunner = Callable[..., dict[str, Any]]
 
@@ -30,13 +33,29 @@ class TrainingRecipe:
 
 
 def describe_metrics(name: str, metrics: dict[str, Any]) -> str:
-    """One line for the CLI: steps, final loss, validation perplexity, tokens/s."""
+    """One line for the CLI: steps, final loss, validation perplexity, tokens/s (preference recipes: their eval)."""
+    if "eval_accuracy" in metrics:
+        return (
+            f"{name}: {metrics['steps']} steps, eval accuracy {metrics['eval_accuracy']:.3f}, "
+            f"mean margin {metrics['eval_mean_margin']:.3f}, ECE {metrics['eval_ece']:.3f} "
+            f"on {metrics['eval_pairs']} pairs"
+        )
+    if "eval_reward_margin" in metrics:
+        return (
+            f"{name}: {metrics['steps']} steps, eval reward margin {metrics['initial_eval_reward_margin']:.3f} → "
+            f"{metrics['eval_reward_margin']:.3f}, reward accuracy {metrics['eval_reward_accuracy']:.3f}"
+        )
     perplexity = metrics.get("val_perplexity")
     shown = f"{perplexity:.2f}" if perplexity is not None else "n/a"
+    engine = f"ZeRO-{metrics['zero_stage']}" if metrics.get("deepspeed", True) else "no DeepSpeed"
+    before = metrics.get("eval_loss_before")
+    held_out = (
+        f", held-out loss {before:.4f} → {metrics['eval_loss_after']:.4f}" if before is not None else ""
+    )
     return (
-        f"{name}: {metrics['steps']} steps, final loss {metrics['final_loss']:.4f}, "
+        f"{name}: {metrics['steps']} steps, final loss {metrics['final_loss']:.4f}{held_out}, "
         f"validation perplexity {shown}, {metrics['tokens_per_second']:.0f} tokens/s "
-        f"on {metrics['world_size']} worker(s), ZeRO-{metrics['zero_stage']}"
+        f"on {metrics['world_size']} worker(s), {engine}"
     )
 
 
@@ -59,11 +78,35 @@ def run_pretrain(
     return launch_pretrain(config, inputs[0], output, executor=executor, ray_address=ray_address)
 
 
+def run_sft(
+    config: SFTRecipeConfig,
+    inputs: list[Path],
+    output: Path,
+    *,
+    executor: Literal["ray", "local"] = "ray",
+    force: bool = False,
+    ray_address: str | None = None,
+) -> dict[str, Any]:
+    """Fine-tune on SFT data (messages, prompt/completion, or documents through the demo rule). One worker runs
+    in this process whatever the executor; `force` is accepted for CLI symmetry (training always runs)."""
+    from alignment.sft import launch_sft
+
+    del force
+    return launch_sft(config, list(inputs), output, executor=executor, ray_address=ray_address)
+
+
 TRAINING_RECIPES: dict[str, TrainingRecipe] = {
     recipe.name: recipe
     for recipe in (
         TrainingRecipe(
             "pretrain", PretrainConfig, run_pretrain, "DeepSpeed ZeRO pretraining over Ray Train workers"
+        ),
+        TrainingRecipe(
+            "reward", RewardModelConfig, run_reward, "reward model (TRL RewardTrainer) on preference pairs"
+        ),
+        TrainingRecipe("dpo", DPOConfig, run_dpo, "DPO (TRL DPOTrainer) with a frozen reference model"),
+        TrainingRecipe(
+            "sft", SFTRecipeConfig, run_sft, "TRL SFTTrainer, completion-only loss, DeepSpeed ZeRO"
         ),
     )
 }

@@ -36,7 +36,15 @@ def command_stage(arguments: argparse.Namespace) -> None:
     if stage is None:
         known = ", ".join([*DATA_STAGES, *TRAINING_RECIPES])
         raise UsageError(f"unknown stage {arguments.name!r}; known: {known}")
-    config = load_config(stage.config_model, arguments.config, arguments.set)
+    overrides = list(arguments.set)
+    for flag, key in (("eval", "eval_path"), ("model", "model")):
+        value = getattr(arguments, flag)
+        if value is None:
+            continue
+        if key not in stage.config_model.model_fields:
+            raise UsageError(f"--{flag} does not apply to stage {arguments.name!r}")
+        overrides.append(f"{key}={value}")
+    config = load_config(stage.config_model, arguments.config, overrides)
     inputs = [Path(path) for path in arguments.input]
     for path in inputs:
         if not path.exists():
@@ -137,8 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     stage = commands.add_parser("stage", help="run one stage")
-    stage.add_argument("name", help="ingest, clean, dedup, label, tokenize, pretrain")
+    stage.add_argument("name", help="ingest, clean, dedup, label, tokenize, pretrain, sft, reward, dpo")
     add_io_arguments(stage)
+    stage.add_argument("--eval", metavar="PATH", help="evaluation data (reward, dpo)")
+    stage.add_argument("--model", metavar="CHECKPOINT", help="starting checkpoint (sft, reward, dpo)")
     stage.set_defaults(handler=command_stage)
 
     curate = commands.add_parser("curate", help="ingest → clean → dedup")

@@ -259,6 +259,11 @@ def held_out_loss(state: SFTState) -> float | None:
 def train(state: SFTState, on_log: Callable[[dict[str, float]], None] | None = None) -> dict[str, Any]:
     """Held-out loss, training, held-out loss again; returns the metrics (not yet written)."""
     trainer = state.trainer
+    if len(trainer.train_dataset) == 0:  # type: ignore[arg-type]
+        raise ValueError(
+            "no SFT training example survived tokenization: raise max_length (prompts longer than it leave no "
+            "completion tokens to learn from)"
+        )
     if on_log is not None:
         trainer.add_callback(log_forwarding_callback(on_log))
     before = held_out_loss(state)

@@ -4,6 +4,7 @@
     OUTPUT/ingested  OUTPUT/cleaned  OUTPUT/deduped  OUTPUT/labeled     (the `curate` subflow)
     OUTPUT/tokens                 packed train/validation sequences + OUTPUT/tokens/_tokenizer
     OUTPUT/checkpoints/base       the pretrained model (HF safetensors) + metrics.json
+    OUTPUT/checkpoints/sft        the instruction-tuned model + metrics.json (held-out loss before/after)
     OUTPUT/run_summary.json
 
 Every step resumes: a rerun after a crash skips each step whose output is complete and matches its inputs and
@@ -29,6 +30,7 @@ from flows.training_task import TrainingOutcome, run_training
 CORPUS_DIR = "corpus"
 TOKENS_DIR = "tokens"
 BASE_MODEL_DIR = "checkpoints/base"
+SFT_MODEL_DIR = "checkpoints/sft"
 
 
 @flow(name="pipeline")
@@ -96,8 +98,20 @@ def pipeline_flow(
         )
     )
     steps.append(base.step_summary())
+    # SFT starts from this run's base model, on the demo SFT set built from the labeled documents.
+    sft = TrainingOutcome.model_validate(
+        run_training(
+            "sft",
+            config.sft.model_copy(update={"model": base.output, "tokenizer": None}),
+            [curated_output],
+            str(run_dir / SFT_MODEL_DIR),
+            executor=config.executor,
+            ray_address=config.ray_address,
+        )
+    )
+    steps.append(sft.step_summary())
     # Later stages join here, each taking the previous step's output path and adding a StepSummary:
-    # sft (OUTPUT/checkpoints/sft) → reward → dpo | ppo | grpo (OUTPUT/checkpoints/policy) → evaluate + report.
+    # reward → dpo | ppo | grpo (OUTPUT/checkpoints/policy) → evaluate + report.
 
     publish_counts_table(
         outcomes,

@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import ConfigDict, Field
 
 from alignment.pretrain import PretrainConfig
+from alignment.sft import SFTRecipeConfig
 from stages.core.config_loading import apply_overrides, build_config, read_yaml
 from stages.core.runner import Executor
 from stages.curation import CurationConfig
@@ -35,7 +36,11 @@ class PipelineConfig(CurationConfig):
     ray_address: str | None = Field(None, description="a remote Ray cluster (else RAY_ADDRESS, else local)")
     tokenize: TokenizeConfig = Field(default_factory=TokenizeConfig)
     pretrain: PretrainConfig = Field(default_factory=PretrainConfig)
-    # Sections of the stages still to come (sft, reward, dpo, ppo, grpo, evaluate) go here.
+    sft: SFTRecipeConfig = Field(
+        default_factory=SFTRecipeConfig,
+        description="SFT settings; in the pipeline, `model` is always the run's own pretrained checkpoint",
+    )
+    # Sections of the stages still to come (reward, dpo, ppo, grpo, evaluate) go here.
 
     @property
     def curation(self) -> CurationConfig:

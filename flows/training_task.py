@@ -9,7 +9,9 @@ resumes from the recipe's latest checkpoint (`resume=True`) instead of starting 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +59,32 @@ def training_fingerprint(name: str, config: BaseModel, inputs: list[str]) -> str
     )
 
 
+def _run_recipe(
+    name: str, config: BaseModel, inputs: list[str], output: str, executor: Executor, ray_address: str | None
+) -> dict[str, Any]:
+    from alignment.registry import TRAINING_RECIPES
+
+    recipe = TRAINING_RECIPES[name]
+    return recipe(
+        config, [Path(path) for path in inputs], Path(output), executor=executor, ray_address=ray_address
+    )
+
+
+def run_recipe_in_child_process(
+    name: str, config: BaseModel, inputs: list[str], output: str, executor: Executor, ray_address: str | None
+) -> dict[str, Any]:
+    """Each recipe trains in a fresh (spawned) process: torch.distributed and DeepSpeed keep process-wide state
+    (a process group, RANK/WORLD_SIZE, engines) that one recipe must not leave to the next, and the memory of
+    four models goes back to the system when the child exits. The child joins this process's Ray cluster."""
+    import ray
+
+    if ray_address is None and ray.is_initialized():
+        ray_address = ray.get_runtime_context().gcs_address
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(_run_recipe, name, config, inputs, output, executor, ray_address).result()
+
+
 @task(
     name="train",
     task_run_name="{name}",
@@ -77,8 +105,7 @@ def run_training(
     """Run training recipe `name`; returns a `TrainingOutcome` as a dict."""
     from alignment.registry import TRAINING_RECIPES
 
-    recipe = TRAINING_RECIPES.get(name)
-    if recipe is None:
+    if name not in TRAINING_RECIPES:
         raise ConfigError(f"unknown training recipe {name!r}; known: {', '.join(TRAINING_RECIPES)}")
     output_path = Path(output)
     fingerprint = training_fingerprint(name, config, inputs)
@@ -97,9 +124,7 @@ def run_training(
     done.unlink(missing_ok=True)
     pending.write_text(fingerprint)
     started = time.perf_counter()
-    metrics = recipe(
-        config, [Path(path) for path in inputs], output_path, executor=executor, ray_address=ray_address
-    )
+    metrics = run_recipe_in_child_process(name, config, inputs, output, executor, ray_address)
     seconds = time.perf_counter() - started
     done.write_text(fingerprint)
     pending.unlink(missing_ok=True)

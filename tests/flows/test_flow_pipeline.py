@@ -28,11 +28,18 @@ pytestmark = pytest.mark.usefixtures("prefect_api")
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 DATA_STEPS = ["corpus", *CURATION_ORDER, "tokenize"]
-STEPS = [*DATA_STEPS, "pretrain"]
+STEPS = [*DATA_STEPS, "pretrain", "sft"]
 # Training kept to a few steps of the tiny model: these tests are about orchestration, not learning.
 TINY_TRAINING = {
     "tokenize": {"vocab_size": 512, "seq_len": 64},
     "pretrain": {"max_steps": 3, "micro_batch_size": 2, "eval_max_rows": 8, "warmup_steps": 1},
+    "sft": {
+        "max_steps": 2,
+        "micro_batch_size": 2,
+        "eval_max_examples": 8,
+        "warmup_steps": 0,
+        "max_length": 256,
+    },
 }
 
 
@@ -79,6 +86,7 @@ def test_pipeline_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
     for before, after in itertools.pairwise(data_steps):
         assert after.rows_in == before.rows_out
     assert (tmp_path / "checkpoints" / "base" / "model.safetensors").is_file()
+    assert (tmp_path / "checkpoints" / "sft" / "model.safetensors").is_file()
     assert summary.wall_s >= summary.step_seconds > 0
     assert summary.orchestration_overhead_s == pytest.approx(summary.wall_s - summary.step_seconds, abs=0.01)
     rows = table_artifact_of(result.state_details.flow_run_id, "pipeline-counts")
@@ -158,7 +166,8 @@ def test_killed_pipeline_resumes_to_the_same_output(tmp_path: Path, ray_cluster:
     resumed = read_run_summary(output)
     skipped = {step.stage: step.skipped for step in resumed.steps}
     assert skipped == {"corpus": True, "ingest": True, "clean": True} | {
-        name: False for name in [*CURATION_ORDER[CURATION_ORDER.index("dedup") :], "tokenize", "pretrain"]
+        name: False
+        for name in [*CURATION_ORDER[CURATION_ORDER.index("dedup") :], "tokenize", "pretrain", "sft"]
     }
     assert not list(output.glob(f"{TMP_PREFIX}*")), "no temporary directory may survive a rerun"
     for name in CURATION_OUTPUTS.values():

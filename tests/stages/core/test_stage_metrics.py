@@ -1,4 +1,4 @@
-"""Stage metrics reach a real Ray metrics endpoint with the right counts."""
+"""Stage metrics reach a real Ray metrics endpoint with the right counts (the increase a run causes)."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ def scrape_lmforge_metrics() -> dict[tuple[str, str, str], float]:
 def test_clean_stage_metrics_are_scraped_with_the_right_counts(tmp_path: Path) -> None:
     texts = ["Bonjour tout le monde, ceci est un texte entièrement en français pour le test."] * 3 + ["x"] * 2
     write_documents_dataset(documents_table(texts, [f"metrics-{i}" for i in range(5)]), tmp_path / "in")
+    before = scrape_lmforge_metrics()  # other tests in this session may have counted clean rows already
     manifest = run_clean(CleanConfig(), [tmp_path / "in"], tmp_path / "out", executor="ray")
     assert manifest.rows_in == 5
     expected = {("ray_lmforge_rows_in_total", "clean", ""): 5.0}
@@ -45,7 +46,8 @@ def test_clean_stage_metrics_are_scraped_with_the_right_counts(tmp_path: Path) -
         expected[("ray_lmforge_rows_dropped_total", "clean", reason)] = float(count)
     deadline = time.monotonic() + 60
     while True:
-        scraped = scrape_lmforge_metrics()
+        after = scrape_lmforge_metrics()
+        scraped = {key: after[key] - before.get(key, 0.0) for key in after}
         if (
             all(scraped.get(key, 0.0) >= value for key, value in expected.items())
             or time.monotonic() > deadline

@@ -17,7 +17,7 @@ class DedupConfig(StageConfig):
     ngram: int = Field(5, ge=1, le=32, description="word n-gram shingle size")
     seed: int = Field(1, description="permutation seed (datasketch's MinHash default is 1)")
     false_positive_weight: float = Field(
-        0.05,
+        0.02,
         ge=0,
         le=1,
         description="weight of false positives in datasketch's band/row optimisation; low favours recall, "

@@ -69,7 +69,7 @@ def test_case_whitespace_and_punctuation_do_not_change_the_signature() -> None:
 
 def test_band_layout_is_datasketch_optimum() -> None:
     config = DedupConfig()
-    assert config.band_layout == _optimal_param(0.8, 128, 0.05, 0.95)
+    assert config.band_layout == _optimal_param(0.8, 128, 0.02, 0.98) == (17, 7)
     bands, rows = config.band_layout
     assert bands * rows <= 128
     assert DedupConfig(bands=8, rows=16).band_layout == (8, 16)

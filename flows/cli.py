@@ -125,6 +125,12 @@ def command_run(arguments: argparse.Namespace) -> None:
     )
 
 
+def command_report(arguments: argparse.Namespace) -> None:
+    from dashboards.report import report_command
+
+    report_command(Path(arguments.run_dir))
+
+
 def add_io_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--input", nargs="+", required=True, metavar="PATH", help="files, directories or datasets"
@@ -160,6 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--output", required=True, metavar="DIR")
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(handler=command_demo_corpus)
+
+    report = commands.add_parser("report", help="rebuild RUN_DIR/report.html from what a run left on disk")
+    report.add_argument("run_dir", metavar="RUN_DIR")
+    report.set_defaults(handler=command_report)
 
     manifest = commands.add_parser("manifest", help="print a dataset's manifest")
     manifest.add_argument("dataset", metavar="DIR")

@@ -1,0 +1,206 @@
+"""Gather what a pipeline run left on disk into one plain object the renderer reads (no plotting, no HTML).
+
+Everything is optional: a run that stopped after curation, or a directory holding only some datasets, still
+yields a report with the sections it can fill.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+from flows.run_summary import RUN_SUMMARY_FILE, RunSummary, read_run_summary
+from stages.core.manifest import MANIFEST_NAME, Manifest, read_manifest
+from stages.label.bias_audit import BIAS_PREFIX, bias_audit_table
+
+SAMPLE_ROWS = 20_000
+LABELED_COLUMNS = ("quality_score", "toxicity_score", "topic")
+METRICS_FILE = "metrics.json"
+CHECKPOINTS_DIR = "checkpoints"
+
+
+@dataclass(frozen=True)
+class DatasetReport:
+    """One dataset directory of the run: its name (directory), the stage that wrote it, its manifest."""
+
+    name: str
+    path: Path
+    manifest: Manifest
+
+
+@dataclass(frozen=True)
+class LabeledSample:
+    """Up to `SAMPLE_ROWS` rows of the labeled dataset, spread over its files: the columns the plots need."""
+
+    rows_total: int
+    rows_sampled: int
+    words_per_document: list[int]
+    columns: dict[str, list[Any]]
+
+
+@dataclass(frozen=True)
+class TrainingReport:
+    """One `checkpoints/NAME/metrics.json`: scalars, and every list of per-step records (`history`, ...)."""
+
+    name: str
+    path: Path
+    stage: str
+    scalars: dict[str, Any]
+    series: dict[str, list[dict[str, float]]]
+
+
+@dataclass
+class RunReportData:
+    run_dir: Path
+    summary: RunSummary | None
+    datasets: list[DatasetReport] = field(default_factory=list)
+    labeled: LabeledSample | None = None
+    training: list[TrainingReport] = field(default_factory=list)
+
+    def dataset_of_stage(self, stage: str) -> DatasetReport | None:
+        return next((dataset for dataset in self.datasets if dataset.manifest.stage == stage), None)
+
+    @property
+    def bias_rows(self) -> list[dict[str, Any]]:
+        """The bias audit of the first dataset whose manifest carries `bias:*` counters (the labeled one)."""
+        for dataset in self.datasets:
+            if any(key.startswith(f"{BIAS_PREFIX}:") for key in dataset.manifest.stats):
+                return bias_audit_table(dataset.manifest)
+        return []
+
+    def stats_with_prefix(self, prefix: str) -> dict[str, dict[str, float]]:
+        """`{dataset name: {counter without prefix: value}}` for every manifest counter starting `prefix`."""
+        found: dict[str, dict[str, float]] = {}
+        for dataset in self.datasets:
+            values = {
+                key[len(prefix) :]: value
+                for key, value in sorted(dataset.manifest.stats.items())
+                if key.startswith(prefix)
+            }
+            if values:
+                found[dataset.name] = values
+        return found
+
+
+def collect_run(run_dir: Path) -> RunReportData:
+    run_dir = Path(run_dir).resolve()
+    summary = read_run_summary(run_dir) if (run_dir / RUN_SUMMARY_FILE).is_file() else None
+    data = RunReportData(run_dir=run_dir, summary=summary)
+    data.datasets = _datasets(run_dir, summary)
+    labeled = data.dataset_of_stage("label")
+    if labeled is not None:
+        data.labeled = sample_labeled(labeled.path)
+    data.training = _training(run_dir, summary)
+    return data
+
+
+def _datasets(run_dir: Path, summary: RunSummary | None) -> list[DatasetReport]:
+    """The run's datasets in pipeline order (the summary's steps), then any other dataset directory found."""
+    paths: list[Path] = []
+    if summary is not None:
+        paths.extend(Path(step.output) for step in summary.steps)
+    paths.extend(sorted(manifest.parent for manifest in run_dir.glob(f"*/{MANIFEST_NAME}")))
+    seen: set[Path] = set()
+    datasets = []
+    for path in paths:
+        resolved = path.resolve()
+        if resolved in seen or not (resolved / MANIFEST_NAME).is_file():
+            continue
+        seen.add(resolved)
+        manifest = read_manifest(resolved)
+        if manifest is not None:
+            datasets.append(DatasetReport(name=resolved.name, path=resolved, manifest=manifest))
+    return datasets
+
+
+def sample_labeled(path: Path, limit: int = SAMPLE_ROWS) -> LabeledSample:
+    """Read the score columns and word counts of at most `limit` rows, taken evenly from every file."""
+    dataset = ds.dataset(path, format="parquet")
+    names = set(dataset.schema.names)
+    columns = [name for name in ("text", *LABELED_COLUMNS) if name in names]
+    fragments = list(dataset.get_fragments())
+    total = sum(fragment.count_rows() for fragment in fragments)
+    if not fragments or not columns:
+        return LabeledSample(rows_total=total, rows_sampled=0, words_per_document=[], columns={})
+    per_fragment = math.ceil(limit / len(fragments))
+    parts = [fragment.head(per_fragment, columns=columns) for fragment in fragments]
+    table = pa.concat_tables(parts).slice(0, limit)
+    words: list[int] = []
+    if "text" in names:
+        words = pc.list_value_length(pc.utf8_split_whitespace(table.column("text"))).to_pylist()
+    return LabeledSample(
+        rows_total=total,
+        rows_sampled=table.num_rows,
+        words_per_document=[count for count in words if count is not None],
+        columns={name: table.column(name).to_pylist() for name in LABELED_COLUMNS if name in names},
+    )
+
+
+def _training(run_dir: Path, summary: RunSummary | None) -> list[TrainingReport]:
+    """Every `checkpoints/*/metrics.json`, in pipeline order; its stage named by the summary step writing it."""
+    stage_of: dict[Path, str] = {}
+    order: dict[Path, int] = {}
+    if summary is not None:
+        for index, step in enumerate(summary.steps):
+            stage_of[Path(step.output).resolve()] = step.stage
+            order[Path(step.output).resolve()] = index
+    reports = []
+    for metrics_path in sorted((run_dir / CHECKPOINTS_DIR).glob(f"*/{METRICS_FILE}")):
+        directory = metrics_path.parent.resolve()
+        try:
+            metrics = json.loads(metrics_path.read_text())
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(metrics, dict):
+            continue
+        reports.append(
+            (
+                order.get(directory, len(order)),
+                TrainingReport(
+                    name=directory.name,
+                    path=directory,
+                    stage=stage_of.get(directory, directory.name),
+                    scalars=_flat_scalars(metrics),
+                    series={key: _records(value) for key, value in metrics.items() if _is_series(value)},
+                ),
+            )
+        )
+    return [report for _, report in sorted(reports, key=lambda item: (item[0], item[1].name))]
+
+
+def _flat_scalars(metrics: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Scalar values, nested dicts flattened to dotted names (`train_import.kept`)."""
+    flat: dict[str, Any] = {}
+    for key, value in metrics.items():
+        if _is_scalar(value):
+            flat[f"{prefix}{key}"] = value
+        elif isinstance(value, dict):
+            flat.update(_flat_scalars(value, f"{prefix}{key}."))
+    return flat
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def _is_series(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(item, dict) for item in value)
+
+
+def _records(value: list[dict[str, Any]]) -> list[dict[str, float]]:
+    """Keep the numeric fields of each record (booleans and strings are not curves)."""
+    return [
+        {
+            key: float(item)
+            for key, item in record.items()
+            if isinstance(item, int | float) and not isinstance(item, bool) and math.isfinite(item)
+        }
+        for record in value
+    ]

@@ -1,0 +1,523 @@
+"""`RUN_DIR/report.html`: one self-contained page (inline CSS and SVG, no script, no external resource).
+
+Every piece of text that comes from the run (stage names, reasons, topics, paths, config values) goes through
+`html.escape`, so a document or reason containing markup shows as text. Charts are inline SVG whose text is
+drawn as paths. Training sections are generic: any `checkpoints/*/metrics.json` shows its scalar values and a
+curve for every numeric field of every list of per-step records, so a new training stage needs no code here.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from dashboards.report import plots
+from dashboards.report.collect import LabeledSample, RunReportData, TrainingReport, collect_run
+
+REPORT_FILE = "report.html"
+PRETRAIN_STAGES = {"pretrain"}
+STEP_KEYS = ("step", "global_step")
+NOT_CURVES = {"step", "global_step", "epoch"}
+CURVE_ORDER = ("loss", "val_loss", "val_perplexity", "eval_loss", "eval_accuracy", "reward", "kl")
+BIAS_RATIO_ALERT = 1.5
+
+SECTIONS = (
+    ("overview", "Run overview"),
+    ("funnel", "Filter funnel"),
+    ("distributions", "Document lengths and scores"),
+    ("duplicates", "Duplicate clusters"),
+    ("pii", "PII redactions"),
+    ("bias", "Bias audit"),
+    ("training", "Training: loss and validation perplexity"),
+    ("alignment", "SFT and alignment metrics"),
+    ("labeling", "Labeling rounds"),
+)
+
+STYLE = """
+body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 0; color: #1f2328;
+       background: #f6f8fa; }
+main { max-width: 1180px; margin: 0 auto; padding: 1.5rem 2rem 4rem; }
+header { background: #24292f; color: #fff; padding: 1.2rem 2rem; }
+header h1 { margin: 0 0 .3rem; font-size: 1.5rem; }
+header p { margin: 0; color: #d0d7de; font-size: .9rem; word-break: break-all; }
+nav { margin: 1rem 0; font-size: .9rem; }
+nav a { margin-right: 1rem; color: #0969da; text-decoration: none; }
+section { background: #fff; border: 1px solid #d0d7de; border-radius: 6px; padding: 1rem 1.4rem;
+          margin: 1.2rem 0; }
+h2 { margin-top: .2rem; border-bottom: 1px solid #d8dee4; padding-bottom: .3rem; font-size: 1.25rem; }
+h3 { font-size: 1rem; margin: 1.2rem 0 .4rem; }
+table { border-collapse: collapse; font-size: .85rem; margin: .4rem 0 1rem; }
+th, td { border: 1px solid #d0d7de; padding: .25rem .6rem; text-align: left; vertical-align: top; }
+th { background: #f6f8fa; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.total td { font-weight: 600; background: #f6f8fa; }
+tr.muted td { color: #8c959f; }
+td.alert { color: #cf222e; font-weight: 600; }
+.cards { display: flex; flex-wrap: wrap; gap: .8rem; margin: .5rem 0 1rem; }
+.card { border: 1px solid #d0d7de; border-radius: 6px; padding: .5rem .9rem; min-width: 9rem; }
+.card b { display: block; font-size: 1.2rem; }
+.card span { color: #57606a; font-size: .8rem; }
+.grid { display: flex; flex-wrap: wrap; gap: 1rem; }
+.grid figure { flex: 1 1 460px; }
+figure { margin: .5rem 0; }
+figure svg { max-width: 100%; height: auto; }
+figcaption { font-size: .8rem; color: #57606a; }
+p.empty { color: #57606a; font-style: italic; }
+pre { background: #f6f8fa; padding: .6rem; overflow-x: auto; font-size: .8rem; }
+"""
+
+
+def write_report(run_dir: Path) -> Path:
+    """Build `RUN_DIR/report.html` from the run's summary, manifests, labeled data and training metrics."""
+    run_dir = Path(run_dir).resolve()
+    page = render_report(collect_run(run_dir))
+    path = run_dir / REPORT_FILE
+    tmp = path.with_name(f".{REPORT_FILE}.{os.getpid()}.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def report_command(run_dir: Path) -> Path:
+    """`lmforge report RUN_DIR`: rebuild the report, print where it is, return its path."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"no run directory at {run_dir}")
+    path = write_report(run_dir)
+    print(f"report → {path}")
+    return path
+
+
+def render_report(data: RunReportData) -> str:
+    bodies = {
+        "overview": _overview(data),
+        "funnel": _funnel(data),
+        "distributions": _distributions(data.labeled),
+        "duplicates": _duplicates(data),
+        "pii": _pii(data),
+        "bias": _bias(data),
+        "training": _training(
+            [report for report in data.training if report.stage in PRETRAIN_STAGES], "pretraining"
+        ),
+        "alignment": _training(
+            [report for report in data.training if report.stage not in PRETRAIN_STAGES], "SFT or alignment"
+        ),
+        "labeling": '<p class="empty">No labeling rounds in this run yet.</p>',
+    }
+    sections = "\n".join(
+        f'<section id="{key}"><h2>{_e(title)}</h2>\n{bodies[key]}\n</section>' for key, title in SECTIONS
+    )
+    links = " ".join(f'<a href="#{key}">{_e(title)}</a>' for key, title in SECTIONS)
+    started = ""
+    if data.summary is not None:
+        started = " · started " + time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(data.summary.started_at))
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>lmforge run report: {_e(data.run_dir.name)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+        f"<header><h1>lmforge run report</h1><p>{_e(str(data.run_dir))}{_e(started)}</p></header>\n"
+        f"<main>\n<nav>{links}</nav>\n{sections}\n</main>\n</body>\n</html>\n"
+    )
+
+
+# --- formatting -------------------------------------------------------------------------------------------
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer() and abs(value) < 1e15):
+        return f"{int(value):,}"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        return f"{value:.4g}" if abs(value) < 1e5 else f"{value:,.0f}"
+    return str(value)
+
+
+def _cell(value: Any, css: str = "") -> str:
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    classes = " ".join(part for part in (css, "num" if numeric else "") if part)
+    attribute = f' class="{classes}"' if classes else ""
+    return f"<td{attribute}>{_e(_number(value))}</td>"
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], row_class: Sequence[str] = ()) -> str:
+    head = "".join(f"<th>{_e(header)}</th>" for header in headers)
+    lines = []
+    for index, row in enumerate(rows):
+        css = row_class[index] if index < len(row_class) and row_class[index] else ""
+        attribute = f' class="{css}"' if css else ""
+        lines.append(f"<tr{attribute}>" + "".join(_cell(value) for value in row) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(lines)}</tbody></table>"
+
+
+def _figure(svg: str, caption: str) -> str:
+    return f"<figure>{svg}<figcaption>{_e(caption)}</figcaption></figure>"
+
+
+def _cards(items: Sequence[tuple[str, Any]]) -> str:
+    cards = "".join(
+        f'<div class="card"><b>{_e(_number(value))}</b><span>{_e(label)}</span></div>'
+        for label, value in items
+    )
+    return f'<div class="cards">{cards}</div>'
+
+
+def _empty(message: str) -> str:
+    return f'<p class="empty">{_e(message)}</p>'
+
+
+# --- sections ---------------------------------------------------------------------------------------------
+
+
+def _overview(data: RunReportData) -> str:
+    summary = data.summary
+    if summary is None:
+        return _empty(
+            "No run_summary.json in this directory: the pipeline did not finish (or this is not a run)."
+        )
+    cards = _cards(
+        [
+            ("wall time (s)", summary.wall_s),
+            ("time in steps (s)", summary.step_seconds),
+            ("orchestration overhead (s)", summary.orchestration_overhead_s),
+            ("steps", len(summary.steps)),
+        ]
+    )
+    training = _training_outputs(data)
+    rows = [
+        [
+            step.stage,
+            _relative(step.output, data.run_dir),
+            f"{step.rows_in:,} steps" if step.output in training else step.rows_in,
+            f"{step.rows_out:,} steps" if step.output in training else step.rows_out,
+            step.rows_dropped,
+            round(step.seconds, 2),
+            "skipped" if step.skipped else "ran",
+        ]
+        for step in summary.steps
+    ]
+    rows.append(["all steps", "", "", "", "", round(summary.step_seconds, 2), ""])
+    rows.append(["orchestration overhead", "", "", "", "", round(summary.orchestration_overhead_s, 2), ""])
+    rows.append(["wall time", "", "", "", "", round(summary.wall_s, 2), ""])
+    row_class = [""] * len(summary.steps) + ["total"] * 3
+    table = _table(["step", "output", "rows in", "rows out", "dropped", "seconds", "status"], rows, row_class)
+    chart = _figure(
+        plots.bar_chart(
+            [step.stage for step in summary.steps] + ["orchestration"],
+            [step.seconds for step in summary.steps] + [max(summary.orchestration_overhead_s, 0.0)],
+            "step-seconds",
+            "seconds",
+            value_format=".1f",
+        ),
+        "Seconds per step, and the orchestration overhead (wall time minus time inside steps).",
+    )
+    counters = _other_counters(data)
+    config = json.dumps(summary.config, indent=2, sort_keys=True, default=str)
+    return (
+        f"{cards}{table}{chart}{counters}"
+        f"<details><summary>Run configuration</summary><pre>{_e(config)}</pre></details>"
+    )
+
+
+def _other_counters(data: RunReportData) -> str:
+    """Every manifest counter the other sections do not show (bias, PII and line removals have their own)."""
+    rows = [
+        [dataset.name, key, value]
+        for dataset in data.datasets
+        for key, value in sorted(dataset.manifest.stats.items())
+        if not key.startswith(("bias:", "pii:", "c4:lines_removed"))
+    ]
+    if not rows:
+        return ""
+    return f"<details><summary>Other stage counters</summary>{_table(['dataset', 'counter', 'value'], rows)}</details>"
+
+
+def _training_outputs(data: RunReportData) -> set[str]:
+    """Output paths of training steps (their summary rows count optimizer steps, not documents)."""
+    if data.summary is None:
+        return set()
+    checkpoints = {report.path for report in data.training}
+    return {step.output for step in data.summary.steps if Path(step.output).resolve() in checkpoints}
+
+
+def _funnel(data: RunReportData) -> str:
+    training_outputs = _training_outputs(data)
+    if data.summary is not None:
+        steps = [
+            (step.stage, step.rows_in, step.rows_out, step.dropped)
+            for step in data.summary.steps
+            if step.output not in training_outputs
+        ]
+    else:
+        steps = [
+            (d.manifest.stage, d.manifest.rows_in, d.manifest.rows_out, d.manifest.dropped)
+            for d in data.datasets
+        ]
+    if not steps:
+        return _empty("No data stages in this run.")
+    funnel = _figure(
+        plots.funnel_chart([stage for stage, *_ in steps], [s[1] for s in steps], [s[2] for s in steps]),
+        "Rows entering (light) and leaving (dark) each data stage, in pipeline order.",
+    )
+    funnel_rows = [
+        [stage, rows_in, rows_out, rows_in - rows_out, _percent(rows_out / rows_in if rows_in else None)]
+        for stage, rows_in, rows_out, _ in steps
+    ]
+    funnel_table = _table(["stage", "rows in", "rows out", "removed", "kept fraction"], funnel_rows)
+    drops = [
+        (stage, reason, count)
+        for stage, _, _, dropped in steps
+        for reason, count in sorted(dropped.items(), key=lambda item: (-item[1], item[0]))
+    ]
+    if drops:
+        drop_chart = _figure(
+            plots.drops_chart(drops),
+            "Rows dropped by reason (one bar per stage and reason, coloured by stage).",
+        )
+        drop_table = _table(["stage", "reason", "rows dropped"], drops)
+    else:
+        drop_chart, drop_table = _empty("No rows were dropped."), ""
+    removals = data.stats_with_prefix("c4:lines_removed")
+    lines = ""
+    if removals:
+        line_rows = [
+            [dataset, key.lstrip(":") or "all rules", value]
+            for dataset, values in removals.items()
+            for key, value in values.items()
+        ]
+        lines = "<h3>Lines removed inside kept documents (C4 line rules)</h3>" + _table(
+            ["dataset", "rule", "lines removed"], line_rows
+        )
+    return f"{funnel}{funnel_table}<h3>Drops by reason</h3>{drop_chart}{drop_table}{lines}"
+
+
+def _distributions(sample: LabeledSample | None) -> str:
+    if sample is None:
+        return _empty("No labeled dataset in this run.")
+    if sample.rows_sampled == 0:
+        return _empty("The labeled dataset has no rows.")
+    figures = []
+    if sample.words_per_document:
+        figures.append(
+            _figure(
+                plots.histogram(
+                    sample.words_per_document, "words", "words per document (log scale)", log_x=True
+                ),
+                "Document length in whitespace-separated words.",
+            )
+        )
+    for column, caption in (
+        ("quality_score", "Quality classifier score (higher is better)."),
+        ("toxicity_score", "Toxicity score (higher is more toxic)."),
+    ):
+        values = [
+            value for value in sample.columns.get(column, []) if value is not None and math.isfinite(value)
+        ]
+        if not values:
+            figures.append(_empty(f"No {column} values in the labeled dataset."))
+        else:
+            bounded = (0.0, 1.0) if min(values) >= 0.0 and max(values) <= 1.0 else None
+            figures.append(_figure(plots.histogram(values, column, column, value_range=bounded), caption))
+    topics = Counter(str(topic) for topic in sample.columns.get("topic", []) if topic is not None)
+    if topics:
+        ordered = topics.most_common()
+        figures.append(
+            _figure(
+                plots.bar_chart([t for t, _ in ordered], [c for _, c in ordered], "topics", "documents"),
+                "Documents per topic.",
+            )
+        )
+    note = (
+        f"<p>Sampled {sample.rows_sampled:,} of {sample.rows_total:,} labeled documents "
+        "(evenly from every file).</p>"
+    )
+    return note + f'<div class="grid">{"".join(figures)}</div>'
+
+
+def _duplicates(data: RunReportData) -> str:
+    dedup = data.dataset_of_stage("dedup")
+    if dedup is None:
+        return _empty("No dedup stage in this run.")
+    extra = dedup.manifest.extra
+    histogram = {int(size): int(count) for size, count in extra.get("cluster_size_histogram", {}).items()}
+    in_clusters = int(extra.get("documents_in_clusters", sum(s * c for s, c in histogram.items())))
+    cards = _cards(
+        [
+            ("documents in", dedup.manifest.rows_in),
+            ("unique (no duplicate)", dedup.manifest.rows_in - in_clusters),
+            ("duplicate clusters", extra.get("clusters", sum(histogram.values()))),
+            ("documents in clusters", in_clusters),
+            ("dropped as duplicates", dedup.manifest.rows_dropped),
+        ]
+    )
+    if histogram:
+        sizes = sorted(histogram)
+        chart = _figure(
+            plots.column_chart(
+                [str(s) for s in sizes], [histogram[s] for s in sizes], "clusters", "cluster size", "clusters"
+            ),
+            "Duplicate clusters by size (documents per cluster; one is kept per cluster).",
+        )
+    else:
+        chart = _empty("No duplicate clusters found.")
+    settings = [[key, value] for key, value in sorted(extra.items()) if not isinstance(value, dict | list)]
+    layout = ""
+    if "bands" in extra and "rows_per_band" in extra:
+        layout = (
+            f"<p>MinHash LSH: {_e(extra['bands'])} bands × {_e(extra['rows_per_band'])} rows per band.</p>"
+        )
+    reasons = _table(["reason", "rows dropped"], sorted(dedup.manifest.dropped.items()))
+    return f"{cards}{chart}{layout}{reasons}{_table(['setting / measure', 'value'], settings)}"
+
+
+def _pii(data: RunReportData) -> str:
+    found = data.stats_with_prefix("pii:")
+    if not found:
+        return _empty("No PII redactions recorded in this run.")
+    totals: Counter[str] = Counter()
+    for values in found.values():
+        totals.update(values)
+    ordered = totals.most_common()
+    chart = _figure(
+        plots.bar_chart(
+            [kind for kind, _ in ordered], [count for _, count in ordered], "pii", "spans redacted"
+        ),
+        "PII spans replaced by placeholders, by kind (documents are kept).",
+    )
+    rows = [[dataset, kind, value] for dataset, values in found.items() for kind, value in values.items()]
+    rows.append(["all", "total", sum(totals.values())])
+    table = _table(["dataset", "kind", "spans redacted"], rows, [""] * (len(rows) - 1) + ["total"])
+    return chart + table
+
+
+def _bias(data: RunReportData) -> str:
+    rows = data.bias_rows
+    if not rows:
+        return _empty("No bias audit counters in this run (the label stage records them).")
+    mentioned = [row for row in rows if row["docs"]]
+    headers = [
+        "category",
+        "group",
+        "docs",
+        "share of docs",
+        "toxic rate",
+        "toxic ratio",
+        "negative rate",
+        "negative ratio",
+    ]
+    lines = []
+    for row in mentioned:
+        cells = [
+            _cell(row["category"]),
+            _cell(row["group"]),
+            _cell(row["docs"]),
+            _cell(_percent(row["share"])),
+        ]
+        for rate, ratio in (("toxic_rate", "toxic_ratio"), ("negative_rate", "negative_ratio")):
+            alert = "alert" if row[ratio] is not None and row[ratio] >= BIAS_RATIO_ALERT else ""
+            cells.extend([_cell(_percent(row[rate])), _cell(row[ratio], alert)])
+        lines.append("<tr>" + "".join(cells) + "</tr>")
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    missing = len(rows) - len(mentioned)
+    return (
+        "<p>How often each identity group is mentioned, and how often alongside toxic or negative words; a "
+        f"ratio is the group's rate over the rate for all documents (≥ {BIAS_RATIO_ALERT} in red).</p>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(lines)}</tbody></table>"
+        f"<p>{missing} further groups are not mentioned in any document.</p>"
+    )
+
+
+def _percent(value: float | None) -> str | None:
+    return None if value is None else f"{value:.1%}"
+
+
+def _training(reports: list[TrainingReport], kind: str) -> str:
+    if not reports:
+        return _empty(f"No {kind} checkpoint with metrics.json in this run.")
+    return "".join(_training_report(report) for report in reports)
+
+
+def _training_report(report: TrainingReport) -> str:
+    title = f"<h3>{_e(report.stage)} → checkpoints/{_e(report.name)}</h3>"
+    comparisons = _before_after(report.scalars)
+    panels = []
+    for series_name, records in report.series.items():
+        xs_key = next(
+            (key for key in STEP_KEYS if records and all(key in record for record in records)), None
+        )
+        fields = sorted(
+            {key for record in records for key in record} - NOT_CURVES,
+            key=lambda key: (CURVE_ORDER.index(key) if key in CURVE_ORDER else len(CURVE_ORDER), key),
+        )
+        for field_name in fields:
+            points = [
+                (record[xs_key] if xs_key else index + 1, record[field_name])
+                for index, record in enumerate(records)
+                if field_name in record
+            ]
+            if points:
+                label = field_name if series_name == "history" else f"{series_name}: {field_name}"
+                panels.append((label, [x for x, _ in points], [y for _, y in points]))
+    panels.sort(key=lambda panel: _panel_rank(panel[0]))
+    if any(len(xs) > 1 for _, xs, _ in panels):
+        chart = _figure(
+            plots.curves(panels, f"curves-{report.name}", "step"), "Per-step records of metrics.json."
+        )
+    elif panels:  # one logged record is a row of numbers, not a curve
+        chart = "<p>Logged once during training:</p>" + _table(
+            ["metric", "step", "value"], [[name, xs[0], ys[0]] for name, xs, ys in panels]
+        )
+    else:
+        chart = ""
+    scalars = _table(["metric", "value"], [[key, value] for key, value in report.scalars.items()])
+    return f"{title}{comparisons}{chart}<details><summary>All scalar metrics</summary>{scalars}</details>"
+
+
+def _panel_rank(label: str) -> int:
+    name = label.rsplit(": ", 1)[-1]
+    return CURVE_ORDER.index(name) if name in CURVE_ORDER else len(CURVE_ORDER)
+
+
+def _before_after(scalars: dict[str, Any]) -> str:
+    """Pairs such as `eval_loss_before`/`eval_loss_after` or `initial_eval_accuracy`/`eval_accuracy`."""
+    rows = []
+    for key, before in scalars.items():
+        if key.endswith("_before") and f"{key[: -len('_before')]}_after" in scalars:
+            rows.append([key[: -len("_before")], before, scalars[f"{key[: -len('_before')]}_after"]])
+        elif key.startswith("initial_") and key[len("initial_") :] in scalars:
+            rows.append([key[len("initial_") :], before, scalars[key[len("initial_") :]]])
+    headline = [
+        [key, scalars[key]]
+        for key in ("steps", "final_loss", "val_loss", "val_perplexity", "tokens_per_second", "train_seconds")
+        if key in scalars
+    ]
+    parts = []
+    if headline:
+        parts.append(_cards([(key.replace("_", " "), value) for key, value in headline]))
+    if rows:
+        numeric = [
+            r for r in rows if all(isinstance(v, int | float) and not isinstance(v, bool) for v in r[1:])
+        ]
+        parts.append(_table(["held-out metric", "before training", "after training"], numeric or rows))
+    return "".join(parts)
+
+
+def _relative(path: str, run_dir: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(run_dir))
+    except ValueError:
+        return path

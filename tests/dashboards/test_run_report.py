@@ -1,0 +1,187 @@
+"""The HTML run report of a real (tiny) pipeline run: sections, numbers, self-containment, escaping, Chromium."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pyarrow.dataset
+import pytest
+
+from dashboards.report import REPORT_FILE, report_command, write_report
+from dashboards.report.render import SECTIONS
+from flows.run_summary import read_run_summary
+from stages.core.manifest import MANIFEST_NAME, read_manifest
+
+pytestmark = pytest.mark.slow  # the session fixture runs the whole tiny pipeline (~2 min)
+CHROMIUM = Path("/usr/bin/chromium")
+EXTERNAL_REFERENCE = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
+
+
+@pytest.fixture(scope="module")
+def report(pipeline_run: Path) -> str:
+    path = write_report(pipeline_run)
+    assert path == pipeline_run / REPORT_FILE
+    return path.read_text(encoding="utf-8")
+
+
+def _section(page: str, key: str) -> str:
+    match = re.search(rf'<section id="{key}">(.*?)</section>', page, re.DOTALL)
+    assert match, f"section {key} missing"
+    return match.group(1)
+
+
+def _table_rows(fragment: str) -> list[list[str]]:
+    """The cell texts of every body row of every table in `fragment`."""
+    rows = []
+    for row in re.findall(r"<tbody>(.*?)</tbody>", fragment, re.DOTALL):
+        for cells in re.findall(r"<tr[^>]*>(.*?)</tr>", row, re.DOTALL):
+            rows.append(
+                [html.unescape(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", cells, re.DOTALL)]
+            )
+    return rows
+
+
+def test_report_has_every_section_with_content(pipeline_run: Path, report: str) -> None:
+    for key, title in SECTIONS:
+        assert html.escape(title) in _section(report, key)
+    assert _section(report, "funnel").count("<svg") == 2  # rows per stage, drops by reason
+    labeled = pyarrow.dataset.dataset(pipeline_run / "labeled").to_table()
+    plotted = ["text", "topic"] + [
+        column
+        for column in ("quality_score", "toxicity_score")
+        if labeled.column(column).null_count < labeled.num_rows
+    ]
+    assert _section(report, "distributions").count("<svg") == len(plotted)  # words, scores, topics
+    assert "<svg" in _section(report, "duplicates")
+    assert "<svg" in _section(report, "training") and "val_perplexity" in _section(report, "training")
+    assert "eval_loss" in _section(report, "alignment")
+    assert "No labeling rounds" in _section(report, "labeling")
+
+
+def test_funnel_and_overview_numbers_match_the_run_summary(pipeline_run: Path, report: str) -> None:
+    summary = read_run_summary(pipeline_run)
+    overview = {row[0]: row for row in _table_rows(_section(report, "overview"))}
+    funnel = _table_rows(_section(report, "funnel"))
+    funnel_rows = {row[0]: row for row in funnel if len(row) == 5}
+    for step in summary.steps:
+        assert overview[step.stage][4] == f"{step.rows_dropped:,}"
+        if Path(step.output).parent.name == "checkpoints":  # training steps count optimizer steps
+            assert step.stage not in funnel_rows
+            continue
+        assert funnel_rows[step.stage][1:3] == [f"{step.rows_in:,}", f"{step.rows_out:,}"]
+        for reason, count in step.dropped.items():
+            assert [step.stage, reason, f"{count:,}"] in funnel
+    assert f"{summary.orchestration_overhead_s:.3g}"[:3] in _section(report, "overview")
+    assert sum(step.rows_dropped for step in summary.steps) > 0  # the tiny corpus has junk to drop
+
+
+def test_duplicates_pii_and_bias_match_the_manifests(pipeline_run: Path, report: str) -> None:
+    dedup = read_manifest(pipeline_run / "deduped")
+    clean = read_manifest(pipeline_run / "cleaned")
+    labeled = read_manifest(pipeline_run / "labeled")
+    assert dedup is not None and clean is not None and labeled is not None
+    measures = {row[0]: row[1] for row in _table_rows(_section(report, "duplicates")) if len(row) == 2}
+    assert measures["clusters"] == f"{dedup.extra['clusters']:,}"
+    assert measures["bands"] == str(dedup.extra["bands"])
+    pii = {(row[0], row[1]): row[2] for row in _table_rows(_section(report, "pii"))}
+    expected = {key[len("pii:") :]: value for key, value in clean.stats.items() if key.startswith("pii:")}
+    assert expected, "the demo corpus carries PII to redact"
+    for kind, count in expected.items():
+        assert pii[("cleaned", kind)] == f"{int(count):,}"
+    assert pii[("all", "total")] == f"{int(sum(expected.values())):,}"
+    bias = {(row[0], row[1]): row[2] for row in _table_rows(_section(report, "bias"))}
+    mentioned = {
+        tuple(key.split(":")[1:3]): value
+        for key, value in labeled.stats.items()
+        if key.startswith("bias:") and key.endswith(":docs") and key.count(":") == 3 and value
+    }
+    assert bias == {group: f"{int(value):,}" for group, value in mentioned.items()}
+
+
+def test_report_is_self_contained(report: str) -> None:
+    assert not EXTERNAL_REFERENCE.search(report)
+    assert "<script" not in report.lower()
+    assert "<link" not in report.lower()
+    assert "@import" not in report
+    assert not re.search(r"""url\(\s*['"]?(?!#)""", report)  # only in-page references: url(#clip-id)
+
+
+def test_markup_in_reasons_and_metrics_stays_escaped(pipeline_run: Path, tmp_path: Path) -> None:
+    """A copied run whose drop reason, topic-like counter and training metric carry a <script>."""
+    attack = '<script>alert("x")</script>'
+    run = tmp_path / "run"
+    shutil.copytree(pipeline_run, run, ignore=shutil.ignore_patterns("*.safetensors", "_deepspeed", "_ray"))
+    summary_path = run / "run_summary.json"
+    summary = json.loads(summary_path.read_text())
+    summary["steps"][2]["dropped"][attack] = 1
+    summary["output"] = str(run)
+    for step in summary["steps"]:
+        step["output"] = step["output"].replace(str(pipeline_run), str(run))
+    summary_path.write_text(json.dumps(summary))
+    manifest_path = run / "cleaned" / MANIFEST_NAME
+    manifest = json.loads(manifest_path.read_text())
+    manifest["stats"][f"pii:{attack}"] = 2
+    manifest_path.write_text(json.dumps(manifest))
+    metrics_path = run / "checkpoints" / "sft" / "metrics.json"
+    metrics = json.loads(metrics_path.read_text())
+    metrics[attack] = attack
+    metrics_path.write_text(json.dumps(metrics))
+
+    page = report_command(run).read_text(encoding="utf-8")
+    assert "<script" not in page.lower()
+    assert page.count(html.escape(attack)) >= 4  # drop table, PII table, metric name and value
+
+
+def test_report_command_rejects_a_missing_directory(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        report_command(tmp_path / "nowhere")
+
+
+def test_an_empty_directory_still_gives_a_report(tmp_path: Path) -> None:
+    page = write_report(tmp_path).read_text(encoding="utf-8")
+    for key, _ in SECTIONS:
+        assert f'<section id="{key}">' in page
+    assert "No run_summary.json" in page
+
+
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="headless check needs Debian's chromium at /usr/bin/chromium"
+)
+def test_report_renders_in_headless_chromium(pipeline_run: Path, report: str, tmp_path: Path) -> None:
+    from PIL import Image
+
+    screenshot = tmp_path / "report.png"
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run(
+            [
+                str(CHROMIUM),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                f"--screenshot={screenshot}",
+                "--window-size=1280,4000",
+                (pipeline_run / REPORT_FILE).as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+    assert screenshot.stat().st_size > 20_000
+    image = Image.open(screenshot).convert("L")
+    assert image.size == (1280, 4000)
+    low, high = image.getextrema()
+    assert high - low > 100  # text and charts, not a blank page
+    histogram = image.histogram()
+    assert max(histogram) < 0.95 * sum(histogram)  # no single shade covers the page

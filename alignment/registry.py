@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from alignment.demo_preferences import DemoPreferencesConfig, run_demo_preferences
 from alignment.dpo import DPOConfig, run_dpo
 from alignment.pretrain import PretrainConfig
 from alignment.reward import RewardModelConfig, run_reward
@@ -34,6 +35,12 @@ class TrainingRecipe:
 
 def describe_metrics(name: str, metrics: dict[str, Any]) -> str:
     """One line for the CLI: steps, final loss, validation perplexity, tokens/s (preference recipes: their eval)."""
+    if "pairs" in metrics and "mean_margin" in metrics:
+        return (
+            f"{name}: {metrics['pairs']} pairs ({metrics['train_pairs']} train, {metrics['eval_pairs']} eval) "
+            f"from {metrics['prompts']} prompts × {metrics['samples'] // max(1, metrics['prompts'])} samples, "
+            f"mean margin {metrics['mean_margin']:.3f}, topic exact {metrics['topic_exact_fraction']:.3f}"
+        )
     if "eval_accuracy" in metrics:
         return (
             f"{name}: {metrics['steps']} steps, eval accuracy {metrics['eval_accuracy']:.3f}, "
@@ -100,6 +107,12 @@ TRAINING_RECIPES: dict[str, TrainingRecipe] = {
     for recipe in (
         TrainingRecipe(
             "pretrain", PretrainConfig, run_pretrain, "DeepSpeed ZeRO pretraining over Ray Train workers"
+        ),
+        TrainingRecipe(
+            "preferences",
+            DemoPreferencesConfig,
+            run_demo_preferences,
+            "demo preference pairs: SFT samples scored by an automatic rule",
         ),
         TrainingRecipe(
             "reward", RewardModelConfig, run_reward, "reward model (TRL RewardTrainer) on preference pairs"

@@ -5,7 +5,10 @@
     OUTPUT/tokens                 packed train/validation sequences + OUTPUT/tokens/_tokenizer
     OUTPUT/checkpoints/base       the pretrained model (HF safetensors) + metrics.json
     OUTPUT/checkpoints/sft        the instruction-tuned model + metrics.json (held-out loss before/after)
-    OUTPUT/run_summary.json
+    OUTPUT/preferences            pairs.jsonl + eval_pairs.jsonl: SFT samples scored by the demo rule
+    OUTPUT/checkpoints/rm         the reward model (sequence-classification head over the SFT model)
+    OUTPUT/checkpoints/policy     the DPO policy (from the SFT model, the SFT model as its reference)
+    OUTPUT/run_summary.json  OUTPUT/report.html (self-contained; published as a Prefect artifact)
 
 Every step resumes: a rerun after a crash skips each step whose output is complete and matches its inputs and
 config. Two runs with different outputs share nothing on disk (each stage writes beside its own output only).
@@ -18,7 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
 
+from alignment.demo_preferences import EVAL_PAIRS_FILE, PAIRS_FILE
+from dashboards.report import write_report
 from flows.counts_artifact import publish_counts_table
 from flows.curate import curate_flow
 from flows.demo_corpus_task import prepare_demo_corpus
@@ -31,6 +37,9 @@ CORPUS_DIR = "corpus"
 TOKENS_DIR = "tokens"
 BASE_MODEL_DIR = "checkpoints/base"
 SFT_MODEL_DIR = "checkpoints/sft"
+PREFERENCES_DIR = "preferences"
+REWARD_MODEL_DIR = "checkpoints/rm"
+POLICY_DIR = "checkpoints/policy"
 
 
 @flow(name="pipeline")
@@ -110,8 +119,41 @@ def pipeline_flow(
         )
     )
     steps.append(sft.step_summary())
+    # The demo's preference pairs: the SFT model's own samples on the demo SFT prompts, scored by a rule.
+    preferences = TrainingOutcome.model_validate(
+        run_training(
+            "preferences",
+            config.preferences.model_copy(
+                update={"model": sft.output, "sft_eval_fraction": config.sft.eval_fraction}
+            ),
+            [curated_output],
+            str(run_dir / PREFERENCES_DIR),
+            executor=config.executor,
+            ray_address=config.ray_address,
+        )
+    )
+    steps.append(preferences.step_summary())
+    pairs = str(Path(preferences.output) / PAIRS_FILE)
+    eval_pairs = str(Path(preferences.output) / EVAL_PAIRS_FILE)
+    aligned = {"model": sft.output, "eval_path": eval_pairs}
+    # The reward model and DPO both start from the SFT model and are judged on the same held-out pairs.
+    for name, section, directory in (
+        ("reward", config.reward, REWARD_MODEL_DIR),
+        ("dpo", config.dpo, POLICY_DIR),
+    ):
+        trained = TrainingOutcome.model_validate(
+            run_training(
+                name,
+                section.model_copy(update=aligned),
+                [pairs],
+                str(run_dir / directory),
+                executor=config.executor,
+                ray_address=config.ray_address,
+            )
+        )
+        steps.append(trained.step_summary())
     # Later stages join here, each taking the previous step's output path and adding a StepSummary:
-    # reward → dpo | ppo | grpo (OUTPUT/checkpoints/policy) → evaluate + report.
+    # ppo | grpo (OUTPUT/checkpoints/policy) → evaluate + report.
 
     publish_counts_table(
         outcomes,
@@ -131,4 +173,11 @@ def pipeline_flow(
     )
     path = write_run_summary(summary, run_dir)
     get_run_logger().info(f"run summary → {path}")
+    report = write_report(run_dir)
+    create_markdown_artifact(
+        key="pipeline-report",
+        markdown=f"Run report: [{report}](file://{report}) (rebuild with `lmforge report {run_dir}`)",
+        description="the HTML report of this run",
+    )
+    get_run_logger().info(f"report → {report}")
     return summary.model_dump(mode="json")

@@ -10,7 +10,10 @@ from pathlib import Path
 
 from pydantic import ConfigDict, Field
 
+from alignment.demo_preferences import DemoPreferencesConfig
+from alignment.dpo import DPOConfig
 from alignment.pretrain import PretrainConfig
+from alignment.reward import RewardModelConfig
 from alignment.sft import SFTRecipeConfig
 from stages.core.config_loading import apply_overrides, build_config, read_yaml
 from stages.core.runner import Executor
@@ -40,7 +43,21 @@ class PipelineConfig(CurationConfig):
         default_factory=SFTRecipeConfig,
         description="SFT settings; in the pipeline, `model` is always the run's own pretrained checkpoint",
     )
-    # Sections of the stages still to come (reward, dpo, ppo, grpo, evaluate) go here.
+    preferences: DemoPreferencesConfig = Field(
+        default_factory=DemoPreferencesConfig,
+        description="demo preference pairs; in the pipeline, `model` is always the run's SFT checkpoint",
+    )
+    reward: RewardModelConfig = Field(
+        default_factory=RewardModelConfig,
+        description="reward model; in the pipeline, `model` is the run's SFT checkpoint and `eval_path` its "
+        "held-out demo pairs",
+    )
+    dpo: DPOConfig = Field(
+        default_factory=DPOConfig,
+        description="DPO; in the pipeline, `model` is the run's SFT checkpoint and `eval_path` its held-out "
+        "demo pairs",
+    )
+    # Sections of the stages still to come (ppo, grpo, evaluate) go here.
 
     @property
     def curation(self) -> CurationConfig:

@@ -42,19 +42,32 @@ class TrainingOutcome(BaseModel):
         return StepSummary(
             stage=self.stage,
             output=self.output,
-            rows_in=int(self.metrics.get("steps", 0)),
-            rows_out=int(self.metrics.get("steps", 0)),
+            # Training steps, or what a recipe that makes data reports (preferences: prompts in, pairs out).
+            rows_in=int(self.metrics.get("rows_in", self.metrics.get("steps", 0))),
+            rows_out=int(self.metrics.get("rows_out", self.metrics.get("steps", 0))),
             seconds=self.seconds,
             skipped=self.skipped,
         )
 
 
+# Config fields that name files or checkpoints a recipe reads besides its inputs: their contents count too, so a
+# retrained SFT checkpoint at the same path reruns what samples from it.
+PATH_FIELDS = ("model", "tokenizer", "eval_path")
+
+
 def training_fingerprint(name: str, config: BaseModel, inputs: list[str]) -> str:
+    values = config.model_dump(mode="json")
+    read_paths = {
+        key: describe_input(values[key]).fingerprint
+        for key in PATH_FIELDS
+        if isinstance(values.get(key), str) and Path(values[key]).exists()
+    }
     return fingerprint_of(
         {
             "recipe": name,
-            "config": config.model_dump(mode="json"),
+            "config": values,
             "inputs": [describe_input(path).fingerprint for path in inputs],
+            **({"read_paths": read_paths} if read_paths else {}),
         }
     )
 

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.usefixtures("prefect_api")
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 DATA_STEPS = ["corpus", *CURATION_ORDER, "tokenize"]
-STEPS = [*DATA_STEPS, "pretrain", "sft"]
+STEPS = [*DATA_STEPS, "pretrain", "sft", "preferences", "reward", "dpo"]
 # Training kept to a few steps of the tiny model: these tests are about orchestration, not learning.
 TINY_TRAINING = {
     "tokenize": {"vocab_size": 512, "seq_len": 64},
@@ -40,6 +40,9 @@ TINY_TRAINING = {
         "warmup_steps": 0,
         "max_length": 256,
     },
+    "preferences": {"max_prompts": 24, "samples_per_prompt": 3, "max_new_tokens": 4, "eval_fraction": 0.3},
+    "reward": {"max_steps": 2, "batch_size": 4, "use_deepspeed": False},
+    "dpo": {"max_steps": 2, "batch_size": 4, "use_deepspeed": False},
 }
 
 
@@ -87,6 +90,13 @@ def test_pipeline_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
         assert after.rows_in == before.rows_out
     assert (tmp_path / "checkpoints" / "base" / "model.safetensors").is_file()
     assert (tmp_path / "checkpoints" / "sft" / "model.safetensors").is_file()
+    assert "Filter funnel" in (tmp_path / "report.html").read_text()
+    preferences = summary.step("preferences")
+    assert preferences.rows_in == 24 and preferences.rows_out > 0, "prompts in, pairs out"
+    assert (tmp_path / "preferences" / "pairs.jsonl").is_file()
+    assert (tmp_path / "preferences" / "eval_pairs.jsonl").is_file()
+    for name in ("rm", "policy"):
+        assert (tmp_path / "checkpoints" / name / "model.safetensors").is_file()
     assert summary.wall_s >= summary.step_seconds > 0
     assert summary.orchestration_overhead_s == pytest.approx(summary.wall_s - summary.step_seconds, abs=0.01)
     rows = table_artifact_of(result.state_details.flow_run_id, "pipeline-counts")
@@ -167,7 +177,7 @@ def test_killed_pipeline_resumes_to_the_same_output(tmp_path: Path, ray_cluster:
     skipped = {step.stage: step.skipped for step in resumed.steps}
     assert skipped == {"corpus": True, "ingest": True, "clean": True} | {
         name: False
-        for name in [*CURATION_ORDER[CURATION_ORDER.index("dedup") :], "tokenize", "pretrain", "sft"]
+        for name in [*CURATION_ORDER[CURATION_ORDER.index("dedup") :], *STEPS[STEPS.index("tokenize") :]]
     }
     assert not list(output.glob(f"{TMP_PREFIX}*")), "no temporary directory may survive a rerun"
     for name in CURATION_OUTPUTS.values():

@@ -36,6 +36,17 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 
 from benchmarks.train_systems import SystemSpec
 
+# A parent that trained in-process leaves these set; a child must form its own process group.
+DISTRIBUTED_ENVIRONMENT = (
+    "RANK",
+    "WORLD_SIZE",
+    "LOCAL_RANK",
+    "LOCAL_WORLD_SIZE",
+    "NODE_RANK",
+    "MASTER_ADDR",
+    "MASTER_PORT",
+)
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BASELINE = "hf-trainer"
 BUSY_LOAD_PER_CORE = 0.5
@@ -125,7 +136,7 @@ def run_in_child(name: str, spec: SystemSpec, scratch: Path) -> dict[str, Any]:
     )
     spec_path.write_text(spec.model_dump_json())
     result_path.unlink(missing_ok=True)
-    environment = {key: value for key, value in os.environ.items() if key not in ("RANK", "WORLD_SIZE")}
+    environment = {key: value for key, value in os.environ.items() if key not in DISTRIBUTED_ENVIRONMENT}
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
     with log_path.open("w") as log:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -28,6 +29,15 @@ from stages.core.runner import Executor
 FINGERPRINT_FILE = "_fingerprint"
 PENDING_FILE = "_fingerprint.pending"
 METRICS_FILE = "metrics.json"
+DISTRIBUTED_ENVIRONMENT = (
+    "RANK",
+    "WORLD_SIZE",
+    "LOCAL_RANK",
+    "LOCAL_WORLD_SIZE",
+    "NODE_RANK",
+    "MASTER_ADDR",
+    "MASTER_PORT",
+)
 
 
 class TrainingOutcome(BaseModel):
@@ -77,6 +87,8 @@ def _run_recipe(
 ) -> dict[str, Any]:
     from alignment.registry import TRAINING_RECIPES
 
+    for variable in DISTRIBUTED_ENVIRONMENT:  # inherited from a parent that trained in-process: not ours
+        os.environ.pop(variable, None)
     recipe = TRAINING_RECIPES[name]
     return recipe(
         config, [Path(path) for path in inputs], Path(output), executor=executor, ray_address=ray_address

@@ -13,12 +13,24 @@ import pyarrow as pa
 from stages.core.dataset import open_dataset
 
 
-def task_runs_of(flow_run_id: UUID) -> list[Any]:
+def task_runs_of(flow_run_id: UUID, timeout: float = 30.0) -> list[Any]:
+    """The flow run's task runs, polling: Prefect 3 records task-run states through events, which reach the
+    API a moment after the flow returns (seconds on a loaded machine)."""
+    import time
+
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
+    deadline = time.monotonic() + timeout
     with get_client(sync_client=True) as client:
-        return client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+        while True:
+            runs = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+            )
+            settled = runs and all(run.state is not None and run.state.is_final() for run in runs)
+            if settled or time.monotonic() > deadline:
+                return runs
+            time.sleep(0.2)
 
 
 def table_artifact_of(flow_run_id: UUID, key: str) -> list[dict[str, Any]]:

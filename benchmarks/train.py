@@ -136,7 +136,11 @@ def run_in_child(name: str, spec: SystemSpec, scratch: Path) -> dict[str, Any]:
     )
     spec_path.write_text(spec.model_dump_json())
     result_path.unlink(missing_ok=True)
-    environment = {key: value for key, value in os.environ.items() if key not in DISTRIBUTED_ENVIRONMENT}
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in DISTRIBUTED_ENVIRONMENT and not key.startswith("ACCELERATE_")
+    }
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
     with log_path.open("w") as log:

@@ -87,7 +87,9 @@ def _run_recipe(
 ) -> dict[str, Any]:
     from alignment.registry import TRAINING_RECIPES
 
-    for variable in DISTRIBUTED_ENVIRONMENT:  # inherited from a parent that trained in-process: not ours
+    # Inherited from a parent that trained in-process (a process group's port, accelerate's DeepSpeed switch):
+    # not this child's.
+    for variable in [*DISTRIBUTED_ENVIRONMENT, *(key for key in os.environ if key.startswith("ACCELERATE_"))]:
         os.environ.pop(variable, None)
     recipe = TRAINING_RECIPES[name]
     return recipe(

@@ -38,6 +38,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from alignment.record_files import read_rows as read_record_rows
+
 Message = dict[str, str]
 
 MESSAGE_TYPE = pa.struct([("role", pa.string()), ("content", pa.string())])
@@ -56,7 +58,6 @@ HH_HUMAN = "\n\nHuman:"
 HH_ASSISTANT = "\n\nAssistant:"
 _HH_TURN = re.compile(r"\n\n(Human|Assistant):")
 _HH_ROLES = {"Human": "user", "Assistant": "assistant"}
-_FILE_SUFFIXES = (".jsonl", ".json", ".parquet")
 
 
 class RejectedPair(ValueError):
@@ -199,39 +200,8 @@ def to_preference(row: dict[str, Any]) -> tuple[dict[str, Any], str]:
     }, kind
 
 
-def input_files(path: Path) -> list[Path]:
-    """The data files of an input: the file itself, or a directory's JSONL/JSON/Parquet files (not `_*/`)."""
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise FileNotFoundError(f"preference input does not exist: {path}")
-    files = sorted(
-        file
-        for file in path.rglob("*")
-        if file.suffix in _FILE_SUFFIXES
-        and file.is_file()
-        and not any(part.startswith(("_", ".")) for part in file.relative_to(path).parts)
-    )
-    if not files:
-        raise FileNotFoundError(f"no .jsonl/.json/.parquet files in {path}")
-    return files
-
-
 def read_rows(path: Path) -> Iterator[dict[str, Any]]:
-    """Rows of JSONL lines, a JSON list, or Parquet files (an lmforge dataset directory reads its kept rows)."""
-    import pyarrow.parquet as pq
-
-    for file in input_files(Path(path)):
-        if file.suffix == ".parquet":
-            yield from pq.read_table(file).to_pylist()
-        elif file.suffix == ".json":
-            loaded = json.loads(file.read_text())
-            yield from loaded if isinstance(loaded, list) else [loaded]
-        else:
-            with file.open(encoding="utf-8") as lines:
-                for line in lines:
-                    if line.strip():
-                        yield json.loads(line)
+    return read_record_rows(Path(path), "preference input")
 
 
 def import_rows(rows: Iterator[dict[str, Any]] | list[dict[str, Any]]) -> PreferenceImport:

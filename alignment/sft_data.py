@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import pyarrow.dataset as pads
+from alignment.record_files import read_rows as read_record_rows
 
 SFTFormat = Literal["messages", "prompt_completion"]
 Message = dict[str, str]
@@ -45,7 +45,6 @@ DEMO_TITLE_MAX_WORDS = 14
 TOPIC_PROMPT = "Which topic is this article about? Answer with one word.\n\n{excerpt}"
 TITLE_PROMPT = "Write a title for this article.\n\n{excerpt}"
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
-_FILE_SUFFIXES = (".jsonl", ".json", ".parquet")
 
 
 @dataclass(frozen=True)
@@ -57,35 +56,8 @@ class SFTSplits:
     eval: list[dict[str, Any]]
 
 
-def input_files(path: Path) -> list[Path]:
-    """The data files of an input: the file itself, or a directory's JSONL/JSON/Parquet files (not `_*/`)."""
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise FileNotFoundError(f"SFT input does not exist: {path}")
-    files = sorted(
-        file
-        for file in path.rglob("*")
-        if file.suffix in _FILE_SUFFIXES
-        and file.is_file()
-        and not any(part.startswith(("_", ".")) for part in file.relative_to(path).parts)
-    )
-    if not files:
-        raise FileNotFoundError(f"no .jsonl/.json/.parquet files in {path}")
-    return files
-
-
 def read_rows(path: Path) -> Iterator[dict[str, Any]]:
-    """Rows of one input, as Python dicts: JSONL lines, a JSON list, or Parquet (incl. a dataset directory)."""
-    for file in input_files(path):
-        if file.suffix == ".parquet":
-            yield from pads.dataset(str(file), format="parquet").to_table().to_pylist()
-        elif file.suffix == ".json":
-            loaded = json.loads(file.read_text())
-            yield from loaded if isinstance(loaded, list) else [loaded]
-        else:
-            with file.open() as lines:
-                yield from (json.loads(line) for line in lines if line.strip())
+    return read_record_rows(Path(path), "SFT input")
 
 
 def content_id(row: dict[str, Any]) -> str:

@@ -1,0 +1,92 @@
+"""One Prefect flow per training recipe, named after it: `prefect deployment run 'sft/sft' --param ...`.
+
+Like the data-stage flows, `config` is the recipe's own pydantic model, so the Prefect UI shows a form and
+`--param` values are validated. Each flow runs the one `run_training` task: fingerprint skip, automatic resume
+from the recipe's checkpoints, a fresh process per recipe.
+
+    prefect deployment run 'pretrain/pretrain' --param input='["runs/demo/tokens"]' \\
+        --param output=runs/demo/checkpoints/base --param config='{"max_steps": 200}'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+
+from alignment.demo_preferences import DemoPreferencesConfig
+from alignment.dpo import DPOConfig
+from alignment.pretrain import PretrainConfig
+from alignment.reward import RewardModelConfig
+from alignment.sft import SFTRecipeConfig
+from flows.training_task import run_training
+from stages.core.runner import Executor
+
+
+@flow(name="pretrain")
+def pretrain_flow(
+    input: list[str],
+    output: str,
+    config: PretrainConfig = PretrainConfig(),
+    executor: Executor = "ray",
+    ray_address: str | None = None,
+) -> dict[str, Any]:
+    """A tokenized dataset → a pretrained model (DeepSpeed ZeRO over Ray Train workers)."""
+    return run_training("pretrain", config, input, output, executor, ray_address)
+
+
+@flow(name="sft")
+def sft_flow(
+    input: list[str],
+    output: str,
+    config: SFTRecipeConfig = SFTRecipeConfig(),
+    executor: Executor = "ray",
+    ray_address: str | None = None,
+) -> dict[str, Any]:
+    """SFT data (messages, prompt/completion, or documents through the demo rule) → an instruction model."""
+    return run_training("sft", config, input, output, executor, ray_address)
+
+
+@flow(name="preferences")
+def preferences_flow(
+    input: list[str],
+    output: str,
+    config: DemoPreferencesConfig = DemoPreferencesConfig(),
+    executor: Executor = "ray",
+    ray_address: str | None = None,
+) -> dict[str, Any]:
+    """Labeled documents + an SFT model → preference pairs from the model's own samples, scored by rule."""
+    return run_training("preferences", config, input, output, executor, ray_address)
+
+
+@flow(name="reward")
+def reward_flow(
+    input: list[str],
+    output: str,
+    config: RewardModelConfig = RewardModelConfig(),
+    executor: Executor = "ray",
+    ray_address: str | None = None,
+) -> dict[str, Any]:
+    """Preference pairs → a reward model with accuracy, margin and calibration on held-out pairs."""
+    return run_training("reward", config, input, output, executor, ray_address)
+
+
+@flow(name="dpo")
+def dpo_flow(
+    input: list[str],
+    output: str,
+    config: DPOConfig = DPOConfig(),
+    executor: Executor = "ray",
+    ray_address: str | None = None,
+) -> dict[str, Any]:
+    """Preference pairs + a policy → a DPO-aligned policy (frozen reference, sigmoid or IPO loss)."""
+    return run_training("dpo", config, input, output, executor, ray_address)
+
+
+TRAINING_FLOWS = {
+    "pretrain": pretrain_flow,
+    "sft": sft_flow,
+    "preferences": preferences_flow,
+    "reward": reward_flow,
+    "dpo": dpo_flow,
+}

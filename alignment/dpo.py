@@ -23,9 +23,8 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from alignment.preference_training import (
-    ensure_single_process_environment,
     load_preference_splits,
-    trainer_deepspeed_config,
+    shared_trainer_arguments,
     write_metrics,
 )
 from alignment.preferences import conversation, to_trl_conversational
@@ -69,40 +68,14 @@ class DPOConfig(BaseModel):
 
 
 def dpo_trainer_arguments(config: DPOConfig, output: Path) -> Any:
-    import torch
     from trl import DPOConfig as TRLDPOConfig
 
-    deepspeed = None
-    if config.use_deepspeed:
-        ensure_single_process_environment()
-        deepspeed = trainer_deepspeed_config(config.zero_stage, config.gradient_clipping)
     return TRLDPOConfig(
-        output_dir=str(output / "_trainer"),
+        **shared_trainer_arguments(config, output),
         beta=config.beta,
         loss_type=[config.loss_type],
         label_smoothing=config.label_smoothing,
-        num_train_epochs=config.epochs,
-        max_steps=config.max_steps or -1,
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.gradient_accumulation_steps,
-        learning_rate=config.learning_rate,
-        weight_decay=config.weight_decay,
-        warmup_steps=config.warmup_ratio,  # a float below 1 is a fraction of the steps
-        lr_scheduler_type="cosine",
-        max_grad_norm=config.gradient_clipping,
         max_length=config.max_length,
-        gradient_checkpointing=False,
-        bf16=torch.cuda.is_available(),
-        use_cpu=not torch.cuda.is_available(),
-        deepspeed=deepspeed,
-        save_strategy="no",
-        eval_strategy="no",
-        report_to=[],
-        logging_steps=config.logging_steps,
-        disable_tqdm=True,
-        seed=config.seed,
-        dataloader_num_workers=0,
     )
 
 

@@ -91,6 +91,41 @@ def trainer_deepspeed_config(zero_stage: int, gradient_clipping: float) -> dict[
     return config
 
 
+def shared_trainer_arguments(config: Any, output: Path) -> dict[str, Any]:
+    """The HF/TRL training arguments the reward and DPO recipes share (their configs share these fields);
+    each recipe adds its own (beta, loss type, reward centring, max length)."""
+    import torch
+
+    deepspeed = None
+    if config.use_deepspeed:
+        ensure_single_process_environment()
+        deepspeed = trainer_deepspeed_config(config.zero_stage, config.gradient_clipping)
+    return {
+        "output_dir": str(output / "_trainer"),
+        "num_train_epochs": config.epochs,
+        "max_steps": config.max_steps or -1,
+        "per_device_train_batch_size": config.batch_size,
+        "per_device_eval_batch_size": config.batch_size,
+        "gradient_accumulation_steps": config.gradient_accumulation_steps,
+        "learning_rate": config.learning_rate,
+        "weight_decay": config.weight_decay,
+        "warmup_steps": config.warmup_ratio,  # a float below 1 is a fraction of the steps
+        "lr_scheduler_type": "cosine",
+        "max_grad_norm": config.gradient_clipping,
+        "gradient_checkpointing": False,
+        "bf16": torch.cuda.is_available(),
+        "use_cpu": not torch.cuda.is_available(),
+        "deepspeed": deepspeed,
+        "save_strategy": "no",
+        "eval_strategy": "no",
+        "report_to": [],
+        "logging_steps": config.logging_steps,
+        "disable_tqdm": True,
+        "seed": config.seed,
+        "dataloader_num_workers": 0,
+    }
+
+
 def sigmoid(values: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-values))
 

@@ -24,10 +24,9 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from alignment.preference_training import (
-    ensure_single_process_environment,
     load_preference_splits,
     pairwise_metrics,
-    trainer_deepspeed_config,
+    shared_trainer_arguments,
     write_metrics,
 )
 from alignment.preferences import conversation
@@ -174,38 +173,12 @@ def setup(config: RewardModelConfig, inputs: list[Path]) -> RewardSetup:
 
 
 def reward_trainer_arguments(config: RewardModelConfig, output: Path) -> Any:
-    import torch
     from trl import RewardConfig
 
-    deepspeed = None
-    if config.use_deepspeed:
-        ensure_single_process_environment()
-        deepspeed = trainer_deepspeed_config(config.zero_stage, config.gradient_clipping)
     return RewardConfig(
-        output_dir=str(output / "_trainer"),
-        num_train_epochs=config.epochs,
-        max_steps=config.max_steps or -1,
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.gradient_accumulation_steps,
-        learning_rate=config.learning_rate,
-        weight_decay=config.weight_decay,
-        warmup_steps=config.warmup_ratio,  # a float below 1 is a fraction of the steps
-        lr_scheduler_type="cosine",
-        max_grad_norm=config.gradient_clipping,
+        **shared_trainer_arguments(config, output),
         max_length=None,  # pairs arrive tokenised and already cut to max_length
         center_rewards_coefficient=config.center_rewards_coefficient,
-        gradient_checkpointing=False,
-        bf16=torch.cuda.is_available(),
-        use_cpu=not torch.cuda.is_available(),
-        deepspeed=deepspeed,
-        save_strategy="no",
-        eval_strategy="no",
-        report_to=[],
-        logging_steps=config.logging_steps,
-        disable_tqdm=True,
-        seed=config.seed,
-        dataloader_num_workers=0,
     )
 
 

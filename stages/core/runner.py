@@ -32,6 +32,7 @@ SUMMARY_SCHEMA = pa.schema(
         ("part", pa.string()),
         ("rows_in", pa.int64()),
         ("rows_out", pa.int64()),
+        ("rows_written", pa.int64()),
         ("dropped", pa.string()),
         ("stats", pa.string()),
         ("bytes_in", pa.int64()),
@@ -85,20 +86,21 @@ class BatchWriter:
 
     def write(self, table: pa.Table, shard_key: str) -> dict[str, Any]:
         result: BatchResult = self.stage.process_batch(table)
-        if result.kept.num_rows + result.rejected.num_rows != table.num_rows:
+        if result.input_rows_kept + result.rejected.num_rows != table.num_rows:
             raise AssertionError(
-                f"{self.stage.name}: batch of {table.num_rows} rows gave {result.kept.num_rows} kept + "
+                f"{self.stage.name}: batch of {table.num_rows} rows gave {result.input_rows_kept} kept + "
                 f"{result.rejected.num_rows} rejected"
             )
         dropped = result.dropped_by_reason
-        record_batch(self.stage.name, table.num_rows, result.kept.num_rows, dropped, table.nbytes)
+        record_batch(self.stage.name, table.num_rows, result.input_rows_kept, dropped, table.nbytes)
         name = part_name(table, f"{shard_key}:{table.num_rows}")
         write_part(self.directory, result.kept, name)
         write_part(self.directory / REJECTS_DIR, result.rejected, name)
         return {
             "part": name,
             "rows_in": table.num_rows,
-            "rows_out": result.kept.num_rows,
+            "rows_out": result.input_rows_kept,
+            "rows_written": result.kept.num_rows,
             "dropped": json.dumps(dict(dropped)),
             "stats": json.dumps(dict(result.stats)),
             "bytes_in": table.nbytes,
@@ -117,8 +119,10 @@ def summarise(run: StageRun, tmp: Path, summaries: Iterable[dict[str, Any]], sta
     dropped: Counter[str] = Counter()
     stats: Counter[str] = Counter()
     bytes_in = 0
+    rows_written = 0
     rows_in_by_node: Counter[str] = Counter()
     for summary in summaries:
+        rows_written += summary["rows_written"]
         rows_in_by_node[summary["node"]] += summary["rows_in"]
         rows_in += summary["rows_in"]
         rows_out += summary["rows_out"]
@@ -127,7 +131,7 @@ def summarise(run: StageRun, tmp: Path, summaries: Iterable[dict[str, Any]], sta
         bytes_in += summary["bytes_in"]
     files = list_parts(tmp)
     rejects = list_parts(tmp / REJECTS_DIR)
-    if sum(entry.rows for entry in files) != rows_out:
+    if sum(entry.rows for entry in files) != rows_written:
         raise AssertionError(f"{run.stage.name}: parts on disk disagree with the rows the workers reported")
     schema = _schema_of(tmp, files)
     manifest = Manifest(

@@ -39,6 +39,13 @@ class BatchResult:
     kept: pa.Table
     rejected: pa.Table
     stats: Counter[str] = field(default_factory=Counter)
+    # Input rows that `kept` stands for, when a stage changes the grain (tokenize packs many documents into
+    # one row); None: one kept row per kept input row.
+    rows_kept: int | None = None
+
+    @property
+    def input_rows_kept(self) -> int:
+        return self.kept.num_rows if self.rows_kept is None else self.rows_kept
 
     @property
     def dropped_by_reason(self) -> Counter[str]:

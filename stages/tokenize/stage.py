@@ -84,4 +84,6 @@ class TokenizePackStage:
         stats["documents_packed"] = documents.kept.num_rows
         stats["sequences"] = kept.num_rows
         stats["tokens"] = stats["train_tokens"] + stats["validation_tokens"]
-        return BatchResult(kept=kept, rejected=documents.rejected, stats=stats)
+        return BatchResult(
+            kept=kept, rejected=documents.rejected, stats=stats, rows_kept=documents.kept.num_rows
+        )

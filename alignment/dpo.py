@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,6 +29,7 @@ from alignment.preference_training import (
     write_metrics,
 )
 from alignment.preferences import conversation, to_trl_conversational
+from alignment.training_log import log_forwarding_callback
 
 REPORTED_METRICS = {
     "rewards/chosen": "reward_chosen",
@@ -65,6 +67,7 @@ class DPOConfig(BaseModel):
     zero_stage: Literal[0, 1, 2, 3] = 2
     seed: int = 0
     logging_steps: int = Field(default=10, ge=1)
+    num_workers: int = Field(default=1, ge=1)  # data-parallel Ray Train workers (ZeRO over all of them)
 
 
 def dpo_trainer_arguments(config: DPOConfig, output: Path) -> Any:
@@ -147,26 +150,20 @@ def renamed(metrics: dict[str, float], prefix: str) -> dict[str, float]:
     }
 
 
-def run_dpo(
+def run_dpo_worker(
     config: DPOConfig,
-    inputs: list[Path],
-    output: Path,
-    *,
-    executor: Literal["ray", "local"] = "ray",
-    force: bool = False,
-    ray_address: str | None = None,
+    inputs: list[str],
+    output: str | Path,
+    on_log: Callable[[dict[str, float]], None] | None = None,
 ) -> dict[str, Any]:
-    """DPO on the pairs of `inputs` into `output` (HF checkpoint + tokenizer + `metrics.json`).
-
-    One process trains; `executor`, `force` and `ray_address` are accepted for CLI symmetry.
-    """
+    """The whole recipe in one process of the group (what each Ray Train worker runs); rank 0 writes the
+    checkpoint's tokenizer and `metrics.json`, every rank scores the eval pairs."""
     import torch
     from datasets import Dataset
     from trl import DPOTrainer
 
     from alignment.reward import RewardModelConfig, build_tokenizer
 
-    del executor, force, ray_address
     torch.manual_seed(config.seed)
     output = Path(output).resolve()
     splits = load_preference_splits([Path(path) for path in inputs], config.eval_path, config.eval_fraction)
@@ -185,6 +182,8 @@ def run_dpo(
         eval_dataset=Dataset.from_list(to_trl_conversational(splits.eval)),
         processing_class=tokenizer,
     )
+    if on_log is not None:
+        trainer.add_callback(log_forwarding_callback(on_log))
     before = implicit_reward_metrics(policy, reference, tokenizer, splits.eval, config)
     started = time.perf_counter()
     result = trainer.train()
@@ -192,7 +191,6 @@ def run_dpo(
     after = implicit_reward_metrics(trainer.model, reference, tokenizer, splits.eval, config)
     trl_after = trainer.evaluate()  # TRL's own numbers, as a cross-check (works once DeepSpeed is set up)
     trainer.save_model(str(output))
-    tokenizer.save_pretrained(str(output))
     metrics: dict[str, Any] = {
         **after,
         **{key.replace("eval_", "initial_eval_", 1): value for key, value in before.items()},
@@ -206,8 +204,38 @@ def run_dpo(
         "loss_type": config.loss_type,
         "deepspeed": bool(config.use_deepspeed),
         "zero_stage": config.zero_stage if config.use_deepspeed else None,
+        "world_size": trainer.args.world_size,
         "model": config.model or f"preset:{config.preset}",
         **splits.report,
         "history": [entry for entry in trainer.state.log_history if "loss" in entry],
     }
+    if not trainer.is_world_process_zero():
+        return metrics
+    tokenizer.save_pretrained(str(output))
     return write_metrics(output, metrics)
+
+
+def run_dpo(
+    config: DPOConfig,
+    inputs: list[Path],
+    output: Path,
+    *,
+    executor: Literal["ray", "local"] = "ray",
+    force: bool = False,
+    ray_address: str | None = None,
+) -> dict[str, Any]:
+    """DPO on the pairs of `inputs` into `output` (HF checkpoint + tokenizer + `metrics.json`): in this process
+    for one worker, over `num_workers` Ray Train workers otherwise. `force` is accepted for CLI symmetry."""
+    from alignment.launch import launch_recipe_workers
+
+    del force
+    return launch_recipe_workers(
+        "dpo",
+        "alignment.dpo:run_dpo_worker",
+        config,
+        [str(Path(path).resolve()) for path in inputs],
+        output,
+        num_workers=config.num_workers,
+        executor=executor,
+        ray_address=ray_address,
+    )

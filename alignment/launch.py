@@ -1,9 +1,12 @@
 """Launching a recipe over a Ray cluster with Ray Train: one `TorchTrainer` worker per GPU (or CPU slot).
 
-Ray Train creates the torch.distributed group (gloo on CPU, NCCL on GPU) and each worker runs the recipe's
-`run_pretrain_worker`; DeepSpeed joins that group. The same call spreads over a multi-node cluster
-(`ray_address` or RAY_ADDRESS). With `num_workers=1` and `executor="local"` the recipe runs in this process,
-without Ray, which is what the fast tests of the training maths use.
+Every recipe that trains data-parallel (pretrain, SFT, reward, DPO, PPO, GRPO, RLOO) has a *worker function*,
+`run_x_worker(config, inputs, output) -> metrics`, that runs the whole recipe in one process of a
+torch.distributed group. `launch_recipe_workers` runs it: in this process when one worker is asked for (a
+group of one; DeepSpeed still gets its engine), or as `num_workers` Ray Train workers, where Ray Train creates the
+group (gloo on CPU, NCCL on GPU) and DeepSpeed / the HF Trainer join it. The same call spreads over a multi-node
+cluster (`ray_address` or RAY_ADDRESS). The worker function is named by its import path, so a Ray worker on
+another machine imports it there instead of unpickling a closure.
 
 The alternative without Ray is DeepSpeed's own launcher with a hostfile (`host slots=N` lines):
 `deepspeed --hostfile hostfile -m alignment.pretrain --input TOKENS --output DIR --config FILE.yaml`.
@@ -11,28 +14,90 @@ The alternative without Ray is DeepSpeed's own launcher with a hostfile (`host s
 
 from __future__ import annotations
 
+import importlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from alignment.pretrain import METRICS_FILE, PretrainConfig, run_pretrain_worker
+from pydantic import BaseModel
+
+from alignment.pretrain import METRICS_FILE, PretrainConfig
 
 
-def _pretrain_loop(loop_config: dict[str, Any]) -> None:
-    """What each Ray Train worker runs: the recipe, with per-step metrics reported to Ray Train."""
+def import_by_path(path: str) -> Any:
+    """`"package.module:name"` → the object."""
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _worker_loop(loop_config: dict[str, Any]) -> None:
+    """What each Ray Train worker runs: the recipe's worker function, final scalar metrics reported to Ray."""
     import torch
     from ray import train
 
     torch.set_num_threads(max(1, int(loop_config["threads"])))
-    config = PretrainConfig.model_validate(loop_config["config"])
+    config_model = import_by_path(loop_config["config_class"])
+    worker = import_by_path(loop_config["worker"])
+    config = config_model.model_validate(loop_config["config"])
     rank = train.get_context().get_world_rank()
 
     def report(record: dict[str, float]) -> None:
         if rank == 0:
-            print(json.dumps({"pretrain": record}), flush=True)
+            print(json.dumps({loop_config["name"]: record}), flush=True)
 
-    metrics = run_pretrain_worker(config, loop_config["dataset"], loop_config["output"], on_log=report)
+    metrics = worker(config, loop_config["inputs"], loop_config["output"], on_log=report)
     train.report({key: value for key, value in metrics.items() if not isinstance(value, list | dict)})
+
+
+def launch_recipe_workers(
+    name: str,
+    worker: str,
+    config: BaseModel,
+    inputs: list[str],
+    output: str | Path,
+    *,
+    num_workers: int,
+    use_gpu: bool = False,
+    executor: Literal["ray", "local"] = "ray",
+    ray_address: str | None = None,
+    cpus_per_worker: float = 1.0,
+    ray_for_one_worker: bool = False,
+) -> dict[str, Any]:
+    """Run recipe `name`'s worker function (`"module:function"`) on `num_workers` workers; returns the metrics
+    rank 0 wrote to `OUTPUT/metrics.json`. One worker runs in this process (with `executor="local"`, or
+    always unless `ray_for_one_worker`)."""
+    output = Path(output).resolve()
+    if executor == "local" and num_workers != 1:
+        raise ValueError("executor='local' runs one worker; use executor='ray' for num_workers > 1")
+    if executor == "local" or (num_workers == 1 and not ray_for_one_worker):
+        return import_by_path(worker)(config, inputs, output)
+
+    from ray.train import RunConfig, ScalingConfig
+    from ray.train.torch import TorchConfig, TorchTrainer
+
+    from stages.core.ray_cluster import connect_ray
+
+    connect_ray(ray_address)
+    trainer = TorchTrainer(
+        _worker_loop,
+        train_loop_config={
+            "name": name,
+            "worker": worker,
+            "config_class": f"{type(config).__module__}:{type(config).__qualname__}",
+            "config": config.model_dump(mode="json"),
+            "inputs": inputs,
+            "output": str(output),
+            "threads": cpus_per_worker,
+        },
+        torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
+        scaling_config=ScalingConfig(
+            num_workers=num_workers, use_gpu=use_gpu, resources_per_worker={"CPU": cpus_per_worker}
+        ),
+        run_config=RunConfig(name=name, storage_path=str(output / "_ray")),
+    )
+    trainer.fit()
+    return json.loads((output / METRICS_FILE).read_text())
 
 
 def launch_pretrain(
@@ -44,35 +109,30 @@ def launch_pretrain(
     ray_address: str | None = None,
     cpus_per_worker: float = 1.0,
 ) -> dict[str, Any]:
-    """Pretrain on a tokenized dataset into `output` (HF checkpoint, `metrics.json`, `_deepspeed/` for resume)."""
-    output = Path(output).resolve()
-    dataset = Path(dataset).resolve()
-    if executor == "local":
-        if config.num_workers != 1:
-            raise ValueError("executor='local' runs one worker; use executor='ray' for num_workers > 1")
-        return run_pretrain_worker(config, dataset, output)
-
-    from ray.train import RunConfig, ScalingConfig
-    from ray.train.torch import TorchConfig, TorchTrainer
-
-    from stages.core.ray_cluster import connect_ray
-
-    connect_ray(ray_address)
-    trainer = TorchTrainer(
-        _pretrain_loop,
-        train_loop_config={
-            "config": config.model_dump(mode="json"),
-            "dataset": str(dataset),
-            "output": str(output),
-            "threads": cpus_per_worker,
-        },
-        torch_config=TorchConfig(backend="nccl" if config.use_gpu else "gloo"),
-        scaling_config=ScalingConfig(
-            num_workers=config.num_workers,
-            use_gpu=config.use_gpu,
-            resources_per_worker={"CPU": cpus_per_worker},
-        ),
-        run_config=RunConfig(name="pretrain", storage_path=str(output / "_ray")),
+    """Pretrain on a tokenized dataset into `output` (HF checkpoint, `metrics.json`, `_deepspeed/` for resume).
+    `executor="ray"` goes through Ray Train even for one worker, so a cluster's GPU node does the work."""
+    return launch_recipe_workers(
+        "pretrain",
+        "alignment.launch:pretrain_worker",
+        config,
+        [str(Path(dataset).resolve())],
+        output,
+        num_workers=config.num_workers,
+        use_gpu=config.use_gpu,
+        executor=executor,
+        ray_address=ray_address,
+        cpus_per_worker=cpus_per_worker,
+        ray_for_one_worker=True,
     )
-    trainer.fit()
-    return json.loads((output / METRICS_FILE).read_text())
+
+
+def pretrain_worker(
+    config: PretrainConfig,
+    inputs: list[str],
+    output: str | Path,
+    on_log: Callable[[dict[str, float]], None] | None = None,
+) -> dict[str, Any]:
+    """The pretrain recipe in the worker-function shape `launch_recipe_workers` calls."""
+    from alignment.pretrain import run_pretrain_worker
+
+    return run_pretrain_worker(config, inputs[0], output, on_log=on_log)

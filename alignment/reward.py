@@ -14,7 +14,7 @@ HF checkpoint (`AutoModelForSequenceClassification` loads it) with its tokenizer
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -30,6 +30,7 @@ from alignment.preference_training import (
     write_metrics,
 )
 from alignment.preferences import conversation
+from alignment.training_log import log_forwarding_callback
 
 
 class RewardModelConfig(BaseModel):
@@ -58,6 +59,7 @@ class RewardModelConfig(BaseModel):
     calibration_bins: int = Field(default=10, ge=2)
     seed: int = 0
     logging_steps: int = Field(default=10, ge=1)
+    num_workers: int = Field(default=1, ge=1)  # data-parallel Ray Train workers (ZeRO over all of them)
 
 
 @dataclass
@@ -182,8 +184,14 @@ def reward_trainer_arguments(config: RewardModelConfig, output: Path) -> Any:
     )
 
 
-def train(config: RewardModelConfig, state: RewardSetup, output: Path) -> dict[str, Any]:
-    """Fit the reward model, score the eval pairs before and after, save the HF checkpoint and metrics."""
+def train(
+    config: RewardModelConfig,
+    state: RewardSetup,
+    output: Path,
+    on_log: Callable[[dict[str, float]], None] | None = None,
+) -> dict[str, Any]:
+    """Fit the reward model, score the eval pairs before and after, save the HF checkpoint and metrics (rank 0
+    writes them; every rank scores the eval pairs, which keeps ZeRO-3's collective gathers in step)."""
     from datasets import Dataset
     from trl import RewardTrainer
 
@@ -194,13 +202,14 @@ def train(config: RewardModelConfig, state: RewardSetup, output: Path) -> dict[s
         train_dataset=Dataset.from_dict(tokenize_pairs(state.tokenizer, state.train, config.max_length)),
         processing_class=state.tokenizer,
     )
+    if on_log is not None:
+        trainer.add_callback(log_forwarding_callback(on_log))
     started = time.perf_counter()
     result = trainer.train()
     seconds = time.perf_counter() - started
     model = trainer.model
     after = evaluate(model, state.tokenizer, state.eval, config)
     trainer.save_model(str(output))
-    state.tokenizer.save_pretrained(str(output))
     history = [entry for entry in trainer.state.log_history if "loss" in entry]
     metrics: dict[str, Any] = {
         **after,
@@ -210,11 +219,30 @@ def train(config: RewardModelConfig, state: RewardSetup, output: Path) -> dict[s
         "steps": int(trainer.state.global_step),
         "deepspeed": bool(config.use_deepspeed),
         "zero_stage": config.zero_stage if config.use_deepspeed else None,
+        "world_size": trainer.args.world_size,
         "model": config.model or f"preset:{config.preset}",
         **state.report,
         "history": history,
     }
+    if not trainer.is_world_process_zero():
+        return metrics
+    state.tokenizer.save_pretrained(str(output))
     return write_metrics(output, metrics)
+
+
+def run_reward_worker(
+    config: RewardModelConfig,
+    inputs: list[str],
+    output: str | Path,
+    on_log: Callable[[dict[str, float]], None] | None = None,
+) -> dict[str, Any]:
+    """The whole recipe in one process of the group (what each Ray Train worker runs)."""
+    import torch
+
+    torch.manual_seed(config.seed)
+    output = Path(output).resolve()
+    state = setup(config, [Path(path) for path in inputs])
+    return train(config, state, output, on_log)
 
 
 def run_reward(
@@ -226,15 +254,19 @@ def run_reward(
     force: bool = False,
     ray_address: str | None = None,
 ) -> dict[str, Any]:
-    """Train a reward model on the pairs of `inputs` into `output` (HF checkpoint + `metrics.json`).
+    """Train a reward model on the pairs of `inputs` into `output` (HF checkpoint + `metrics.json`): in this
+    process for one worker, over `num_workers` Ray Train workers otherwise. `force` is accepted for CLI
+    symmetry: training always runs."""
+    from alignment.launch import launch_recipe_workers
 
-    One process trains (the executor and Ray address are accepted for CLI symmetry; multi-worker Ray Train
-    launching is not wired for the TRL recipes yet). `force` is accepted too: training always runs.
-    """
-    import torch
-
-    del executor, force, ray_address
-    torch.manual_seed(config.seed)
-    output = Path(output).resolve()
-    state = setup(config, [Path(path) for path in inputs])
-    return train(config, state, output)
+    del force
+    return launch_recipe_workers(
+        "reward",
+        "alignment.reward:run_reward_worker",
+        config,
+        [str(Path(path).resolve()) for path in inputs],
+        output,
+        num_workers=config.num_workers,
+        executor=executor,
+        ray_address=ray_address,
+    )

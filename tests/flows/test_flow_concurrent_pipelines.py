@@ -1,0 +1,72 @@
+"""Two `lmforge run` processes at once, with different outputs, on one Ray cluster: neither touches the other's
+data, and each ends exactly as a run alone would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from flows.run_summary import read_run_summary
+from stages.core.dataset import TMP_PREFIX
+from stages.core.manifest import MANIFEST_NAME
+from tests.flows.prefect_runs import environment_without_prefect, rows_by_id
+from tests.flows.test_flow_pipeline import REPOSITORY, STEPS, TINY_TRAINING
+
+pytestmark = pytest.mark.slow
+
+
+def test_two_pipelines_run_at_once_without_touching_each_other(tmp_path: Path, ray_cluster: None) -> None:
+    import ray
+
+    address = ray.get_runtime_context().gcs_address
+    values = {"demo_docs": 100, "seed": 3, "executor": "ray", "ray_address": address, **TINY_TRAINING}
+    config_file = tmp_path / "tiny.yaml"
+    config_file.write_text(yaml.safe_dump(values))
+    runs = ("first", "second")  # the same config, so each must end exactly as the other
+    processes = {
+        name: subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "flows.cli",
+                "run",
+                "--config",
+                str(config_file),
+                "--output",
+                str(tmp_path / name),
+            ],
+            cwd=REPOSITORY,
+            env=environment_without_prefect(),  # each starts its own ephemeral Prefect API in its run dir
+            stdout=(tmp_path / f"{name}.log").open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        for name in runs
+    }
+    for name, process in processes.items():
+        assert process.wait(timeout=600) == 0, (tmp_path / f"{name}.log").read_text()[-4000:]
+
+    for name in runs:
+        output = (tmp_path / name).resolve()
+        summary = read_run_summary(output)
+        assert [step.stage for step in summary.steps] == STEPS
+        assert not any(step.skipped for step in summary.steps)
+        assert not list(output.rglob(f"{TMP_PREFIX}*")), f"{name} left a temporary directory"
+        # every output a step reports, and every input a dataset manifest names, lies in this run's directory
+        assert all(Path(step.output).resolve().is_relative_to(output) for step in summary.steps)
+        for manifest_file in output.rglob(MANIFEST_NAME):
+            manifest = json.loads(manifest_file.read_text())
+            for source in manifest.get("inputs", []):
+                path = Path(source["path"] if isinstance(source, dict) else source)
+                assert path.resolve().is_relative_to(output), f"{manifest_file} reads {path}"
+        assert (output / "report.html").is_file()
+    for dataset in ("cleaned", "deduped", "labeled"):
+        first, second = (rows_by_id(tmp_path / name / dataset) for name in runs)
+        assert first.num_rows > 0 and first.to_pylist() == second.to_pylist(), dataset
+    metrics = [json.loads((tmp_path / name / "checkpoints/policy/metrics.json").read_text()) for name in runs]
+    assert metrics[0]["eval_reward_margin"] == pytest.approx(metrics[1]["eval_reward_margin"], abs=1e-5)

@@ -60,18 +60,23 @@ class TrainingOutcome(BaseModel):
         )
 
 
-# Config fields that name files or checkpoints a recipe reads besides its inputs: their contents count too, so a
-# retrained SFT checkpoint at the same path reruns what samples from it.
-PATH_FIELDS = ("model", "tokenizer", "eval_path")
+def read_paths_of(values: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """Config values (nested sections too) that name an existing file or checkpoint a recipe reads besides its
+    inputs (`model`, `reward_model`, `guard.heldout_model`, ...), keyed by their dotted name: their contents count
+    in the fingerprint, so a retrained SFT checkpoint at the same path reruns what samples from it."""
+    found: dict[str, str] = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            found.update(read_paths_of(value, f"{name}."))
+        elif isinstance(value, str) and value and Path(value).exists():
+            found[name] = describe_input(value).fingerprint
+    return found
 
 
 def training_fingerprint(name: str, config: BaseModel, inputs: list[str]) -> str:
     values = config.model_dump(mode="json")
-    read_paths = {
-        key: describe_input(values[key]).fingerprint
-        for key in PATH_FIELDS
-        if isinstance(values.get(key), str) and Path(values[key]).exists()
-    }
+    read_paths = read_paths_of(values)
     return fingerprint_of(
         {
             "recipe": name,

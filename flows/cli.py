@@ -191,6 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--force", action="store_true", help="rerun every stage even if its output is complete")
     run.set_defaults(handler=command_run)
+
+    from stages.label.service.cli import add_label_commands
+
+    add_label_commands(commands)  # `lmforge label serve|add-user|rotate-token|import|export`
     return parser
 
 
@@ -198,18 +202,27 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from stages.core.config_loading import ConfigError
     from stages.dedup.identity import DuplicateIdError
     from stages.ingest.errors import InputError
+    from stages.label.service.errors import LabelServiceError
 
-    return (UsageError, ConfigError, InputError, DuplicateIdError, FileNotFoundError, NotADirectoryError)
+    return (
+        UsageError,
+        ConfigError,
+        InputError,
+        DuplicateIdError,
+        LabelServiceError,
+        FileNotFoundError,
+        NotADirectoryError,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     try:
-        arguments.handler(arguments)
+        code = arguments.handler(arguments)
     except user_errors() as error:
         print(f"lmforge: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,200 @@
+"""Which item an annotator labels next, and recording their answer.
+
+The choice (active learning): among items this annotator has never been given, and which still need labels
+(non-skip labels plus other people's open assignments fewer than the item's k), take the one whose
+reward-model margin is closest to zero (the pairs the model is least sure about teach it most), items without
+a margin last; then items already in progress (to finish them), then import order.
+
+An annotator with an open assignment gets that one back (so a reload shows the same sides); an assignment left
+open longer than `reservation` no longer holds the item for others (its late label still counts). A skip never
+counts towards k, and the item then goes to someone else. Choosing is serialised through `AllocationLock`, so
+parallel requests (threads or server processes) never hand out more than k assignments of an item, and the
+unique `(item, annotator)` key makes a repeat impossible.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, nulls_last, or_, select, update
+from sqlalchemy.orm import Session
+
+from stages.label.service.database import (
+    DOCUMENT_CHOICES,
+    PAIR,
+    PAIR_CHOICES,
+    SKIP,
+    AllocationLock,
+    Assignment,
+    Item,
+    utc_now,
+)
+
+DEFAULT_RESERVATION = timedelta(minutes=30)
+RATIONALE_MAX_CHARS = 4_000
+
+
+class LabelRejected(ValueError):
+    """A label that does not fit its task (a pair choice for a document, a second label, ...)."""
+
+
+class AlreadyLabelled(LabelRejected):
+    """A second answer to the same assignment without asking to change it (e.g. a double submit)."""
+
+
+class AssignmentNotFound(LookupError):
+    """No such assignment for this annotator (another person's assignment reads as missing)."""
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    kind: str | None = None
+    batch: str | None = None
+
+    def apply(self, query: Any) -> Any:
+        if self.kind:
+            query = query.where(Item.kind == self.kind)
+        if self.batch:
+            query = query.where(Item.batch == self.batch)
+        return query
+
+
+def labels_in_hand(reservation_cutoff: Any) -> Any:
+    """Per item: non-skip labels plus assignments still open and younger than the reservation."""
+    counted = or_(
+        and_(Assignment.choice.is_not(None), Assignment.choice != SKIP),
+        and_(Assignment.choice.is_(None), Assignment.assigned_at > reservation_cutoff),
+    )
+    return (
+        select(Assignment.item_id, func.count().label("in_hand"))
+        .where(counted)
+        .group_by(Assignment.item_id)
+        .subquery()
+    )
+
+
+def open_assignment(session: Session, annotator_id: int, task_filter: TaskFilter) -> Assignment | None:
+    query = (
+        select(Assignment)
+        .join(Item)
+        .where(Assignment.annotator_id == annotator_id, Assignment.choice.is_(None))
+        .order_by(Assignment.assigned_at, Assignment.id)
+        .limit(1)
+    )
+    return session.scalar(task_filter.apply(query))
+
+
+def take_allocation_lock(session: Session) -> None:
+    """Serialise choosing work until the caller commits (see `AllocationLock`)."""
+    session.execute(
+        update(AllocationLock).where(AllocationLock.id == 1).values(turns=AllocationLock.turns + 1)
+    )
+
+
+def next_assignment(
+    session: Session,
+    annotator_id: int,
+    task_filter: TaskFilter = TaskFilter(),
+    *,
+    reservation: timedelta = DEFAULT_RESERVATION,
+    rng: random.Random | None = None,
+) -> Assignment | None:
+    """The annotator's open assignment, or a new one for the best item they have not seen; None when done.
+
+    A new assignment holds the allocation lock until the caller commits, so commit promptly.
+    """
+    current = open_assignment(session, annotator_id, task_filter)
+    if current is not None:
+        return current
+    take_allocation_lock(session)
+    current = open_assignment(session, annotator_id, task_filter)  # made meanwhile by a parallel request
+    if current is not None:
+        return current
+    now = utc_now()
+    in_hand = labels_in_hand(now - reservation)
+    seen = select(Assignment.item_id).where(Assignment.annotator_id == annotator_id)
+    held = func.coalesce(in_hand.c.in_hand, 0)
+    query = (
+        select(Item)
+        .outerjoin(in_hand, in_hand.c.item_id == Item.id)
+        .where(Item.id.not_in(seen), held < Item.labels_required)
+        .order_by(nulls_last(func.abs(Item.model_margin).asc()), held.desc(), Item.id)
+        .limit(1)
+    )
+    item = session.scalar(task_filter.apply(query))
+    if item is None:
+        return None
+    left_side = (rng or random.SystemRandom()).choice("ab") if item.kind == PAIR else None
+    assignment = Assignment(item=item, annotator_id=annotator_id, left_side=left_side, assigned_at=now)
+    session.add(assignment)
+    session.flush()
+    return assignment
+
+
+def stored_choice(assignment: Assignment, screen_choice: str) -> str:
+    """A choice as clicked (`left`/`right` are screen sides) → as stored (`a`/`b` are the item's responses)."""
+    kind = assignment.item.kind
+    if screen_choice == SKIP:
+        return SKIP
+    if kind == PAIR:
+        if screen_choice in ("left", "right"):
+            left = assignment.left_side or "a"
+            right = "b" if left == "a" else "a"
+            return left if screen_choice == "left" else right
+        if screen_choice in PAIR_CHOICES[2:]:
+            return screen_choice
+        raise LabelRejected(
+            f"{screen_choice!r} is not a choice for a response pair (left, right, tie, both_bad, skip)"
+        )
+    if screen_choice in DOCUMENT_CHOICES:
+        return screen_choice
+    raise LabelRejected(f"{screen_choice!r} is not a choice for a document (keep, drop, skip)")
+
+
+def screen_choice(assignment: Assignment) -> str | None:
+    """The stored choice as the annotator saw it (`a`/`b` back to `left`/`right`)."""
+    choice = assignment.choice
+    if choice in ("a", "b"):
+        return "left" if choice == (assignment.left_side or "a") else "right"
+    return choice
+
+
+def find_assignment(session: Session, annotator_id: int, assignment_id: int) -> Assignment:
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None or assignment.annotator_id != annotator_id:
+        raise AssignmentNotFound(f"no assignment {assignment_id} for you")
+    return assignment
+
+
+def record_label(
+    session: Session,
+    annotator_id: int,
+    assignment_id: int,
+    choice: str,
+    rationale: str | None = None,
+    *,
+    relabel: bool = False,
+) -> Assignment:
+    """Store the annotator's answer; a second answer needs `relabel=True` (it keeps the first timing)."""
+    assignment = find_assignment(session, annotator_id, assignment_id)
+    if assignment.choice is not None and not relabel:
+        raise AlreadyLabelled(
+            f"assignment {assignment_id} is already labelled; change it with PUT /api/labels/{{id}}"
+        )
+    if assignment.choice is None and relabel:
+        raise LabelRejected(f"assignment {assignment_id} has no label yet")
+    if rationale is not None and len(rationale) > RATIONALE_MAX_CHARS:
+        raise LabelRejected(f"a rationale may have at most {RATIONALE_MAX_CHARS:,} characters")
+    if rationale is not None and "\x00" in rationale:
+        raise LabelRejected("a rationale cannot contain a NUL character")
+    assignment.choice = stored_choice(assignment, choice)
+    assignment.rationale = (rationale or "").strip() or None
+    now = utc_now()
+    if assignment.labelled_at is None:
+        assignment.seconds = max(0.0, (now - assignment.assigned_at).total_seconds())
+    assignment.labelled_at = now
+    session.flush()
+    return assignment

@@ -374,8 +374,11 @@ def train(
     """Step until `max_steps` (or `stop_after_steps`), logging, validating and checkpointing on the way."""
     import torch.distributed as dist
 
+    from alignment.training_metrics import TrainingMetrics, run_name
+
     checkpoints = output / DEEPSPEED_DIR
     last = min(config.max_steps, config.stop_after_steps or config.max_steps)
+    published = TrainingMetrics("pretrain", run_name(output), enabled=state.rank == 0)
     while state.step < last:
         dist.barrier()
         learning_rate = float(state.engine.get_lr()[0])  # the rate this step's update uses
@@ -394,19 +397,30 @@ def train(
             "seconds": seconds,
         }
         state.history.append(record)
+        if state.step % config.log_every == 0:
+            published.publish(
+                state.step,
+                loss=record["loss"],
+                tokens_per_second=record["tokens_per_second"],
+                learning_rate=learning_rate,
+            )
         if on_log is not None and state.step % config.log_every == 0:
             on_log(record)
         if config.eval_every and state.step % config.eval_every == 0 and state.step < last:
             validation = validation_loss(config, state)
             state.validations.extend([validation] if validation is not None else [])
+            if validation is not None:
+                published.publish(state.step, validation_perplexity=validation["val_perplexity"])
         if config.checkpoint_every and state.step % config.checkpoint_every == 0 and state.step < last:
             save_checkpoint(state, checkpoints)
     if (validation := validation_loss(config, state)) is not None:
         state.validations.append(validation)
+        published.publish(state.step, validation_perplexity=validation["val_perplexity"])
     save_checkpoint(state, checkpoints)
     finished = state.step >= config.max_steps
     if finished:
         save_hf_model(state, output)
+    published.close()
     return write_metrics(config, state, output, finished)
 
 

@@ -15,8 +15,13 @@ from pydantic import BaseModel
 
 from alignment.demo_preferences import DemoPreferencesConfig, run_demo_preferences
 from alignment.dpo import DPOConfig, run_dpo
+from alignment.evaluate import EvaluateConfig, describe_evaluation, run_evaluate
+from alignment.grpo import GRPOConfig, run_grpo
+from alignment.online_rl import describe_online_rl
+from alignment.ppo import PPOConfig, describe_ppo, run_ppo
 from alignment.pretrain import PretrainConfig
 from alignment.reward import RewardModelConfig, run_reward
+from alignment.rloo import RLOOConfig, run_rloo
 from alignment.sft import SFTRecipeConfig
 
 RecipeRunner = Callable[..., dict[str, Any]]
@@ -35,6 +40,12 @@ class TrainingRecipe:
 
 def describe_metrics(name: str, metrics: dict[str, Any]) -> str:
     """One line for the CLI: steps, final loss, validation perplexity, tokens/s (preference recipes: their eval)."""
+    if "win_rate" in metrics and "kl_to_reference" in metrics:
+        return describe_evaluation(metrics)
+    if metrics.get("algorithm") == "ppo":
+        return describe_ppo(metrics)
+    if "algorithm" in metrics:
+        return describe_online_rl(metrics)
     if "pairs" in metrics and "mean_margin" in metrics:
         return (
             f"{name}: {metrics['pairs']} pairs ({metrics['train_pairs']} train, {metrics['eval_pairs']} eval) "
@@ -120,6 +131,20 @@ TRAINING_RECIPES: dict[str, TrainingRecipe] = {
         TrainingRecipe("dpo", DPOConfig, run_dpo, "DPO (TRL DPOTrainer) with a frozen reference model"),
         TrainingRecipe(
             "sft", SFTRecipeConfig, run_sft, "TRL SFTTrainer, completion-only loss, DeepSpeed ZeRO"
+        ),
+        TrainingRecipe(
+            "ppo",
+            PPOConfig,
+            run_ppo,
+            "PPO (ours): actor, critic, frozen reference and reward model as DeepSpeed engines, adaptive KL",
+        ),
+        TrainingRecipe("grpo", GRPOConfig, run_grpo, "GRPO (TRL GRPOTrainer) rewarded by our reward model"),
+        TrainingRecipe("rloo", RLOOConfig, run_rloo, "RLOO (TRL RLOOTrainer) rewarded by our reward model"),
+        TrainingRecipe(
+            "evaluate",
+            EvaluateConfig,
+            run_evaluate,
+            "policy vs SFT on held-out prompts: reward-model win-rate, KL to the reference, reply length",
         ),
     )
 }

@@ -33,6 +33,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from alignment.sft_data import SFTSplits, load_sft_splits
+from alignment.training_log import log_forwarding_callback
 
 METRICS_FILE = "metrics.json"
 
@@ -308,18 +309,6 @@ def save_checkpoint(state: SFTState, output: Path, metrics: dict[str, Any]) -> N
         (output / METRICS_FILE).write_text(json.dumps(metrics, indent=2))
 
 
-def log_forwarding_callback(on_log: Callable[[dict[str, float]], None]) -> Any:
-    """A `TrainerCallback` handing each record the trainer logs (loss, lr, tokens) to `on_log`, on rank 0."""
-    from transformers import TrainerCallback
-
-    class LogForwarding(TrainerCallback):
-        def on_log(self, args: Any, state: Any, control: Any, logs: dict | None = None, **_: Any) -> None:
-            if logs and state.is_world_process_zero:
-                on_log({"step": state.global_step, **logs})
-
-    return LogForwarding()
-
-
 def run_sft_worker(
     config: SFTRecipeConfig,
     inputs: list[str | Path],
@@ -327,23 +316,21 @@ def run_sft_worker(
     on_log: Callable[[dict[str, float]], None] | None = None,
 ) -> dict[str, Any]:
     """The whole recipe in one process of the group: `setup`, `train`, `save_checkpoint`."""
+    from alignment.training_metrics import TrainerLogPublisher, TrainingMetrics, run_name
+
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     state = setup(config, [Path(path) for path in inputs], output)
-    metrics = train(state, on_log)
+    published = TrainingMetrics("sft", run_name(output), enabled=state.rank == 0)
+    metrics = train(state, TrainerLogPublisher(published, then=on_log))
+    published.publish(
+        metrics["steps"],
+        validation_perplexity=metrics["val_perplexity"],
+        tokens_per_second=metrics["tokens_per_second"],
+    )
+    published.close()
     save_checkpoint(state, output, metrics)
     return metrics
-
-
-def _sft_loop(loop_config: dict[str, Any]) -> None:
-    """What each Ray Train worker runs: the recipe, with the final metrics reported to Ray Train."""
-    import torch
-    from ray import train as ray_train
-
-    torch.set_num_threads(max(1, int(loop_config["threads"])))
-    config = SFTRecipeConfig.model_validate(loop_config["config"])
-    metrics = run_sft_worker(config, loop_config["inputs"], loop_config["output"])
-    ray_train.report({key: value for key, value in metrics.items() if not isinstance(value, list | dict)})
 
 
 def launch_sft(
@@ -356,34 +343,17 @@ def launch_sft(
     cpus_per_worker: float = 1.0,
 ) -> dict[str, Any]:
     """Fine-tune into `output`: in this process for one worker, else over Ray Train workers."""
-    output = Path(output).resolve()
-    resolved = [str(Path(path).resolve()) for path in inputs]
-    if config.num_workers == 1:
-        return run_sft_worker(config, resolved, output)
-    if executor == "local":
-        raise ValueError("executor='local' runs one worker; use executor='ray' for num_workers > 1")
+    from alignment.launch import launch_recipe_workers
 
-    from ray.train import RunConfig, ScalingConfig
-    from ray.train.torch import TorchConfig, TorchTrainer
-
-    from stages.core.ray_cluster import connect_ray
-
-    connect_ray(ray_address)
-    trainer = TorchTrainer(
-        _sft_loop,
-        train_loop_config={
-            "config": config.model_dump(mode="json"),
-            "inputs": resolved,
-            "output": str(output),
-            "threads": cpus_per_worker,
-        },
-        torch_config=TorchConfig(backend="nccl" if config.use_gpu else "gloo"),
-        scaling_config=ScalingConfig(
-            num_workers=config.num_workers,
-            use_gpu=config.use_gpu,
-            resources_per_worker={"CPU": cpus_per_worker},
-        ),
-        run_config=RunConfig(name="sft", storage_path=str(output / "_ray")),
+    return launch_recipe_workers(
+        "sft",
+        "alignment.sft:run_sft_worker",
+        config,
+        [str(Path(path).resolve()) for path in inputs],
+        output,
+        num_workers=config.num_workers,
+        use_gpu=config.use_gpu,
+        executor=executor,
+        ray_address=ray_address,
+        cpus_per_worker=cpus_per_worker,
     )
-    trainer.fit()
-    return json.loads((output / METRICS_FILE).read_text())

@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 
+# Session fixtures shared across test directories (one build per session: a module importing a fixture would get
+# its own copy, built again for that module).
+pytest_plugins = ["tests.alignment.rl_fixtures"]
+
 os.environ.setdefault("RAY_DEDUP_LOGS", "1")
 os.environ.setdefault("RAY_DATA_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("RAY_metrics_report_interval_ms", "1000")  # metrics tests scrape within seconds

@@ -8,7 +8,7 @@ reply with a rude one. From it:
 * `sft_policy`: a tiny causal LM with the proxy model's tokenizer, fine-tuned on both replies of every pair, so
   it says polite and rude words about equally often and an RL step has something to shift.
 
-Usage in a test module: `from tests.alignment.rl_fixtures import *  # noqa: F403` (pytest finds the fixtures).
+Registered for the whole session by `tests/conftest.py` (`pytest_plugins`): a test just names `politeness_models`.
 """
 
 from __future__ import annotations

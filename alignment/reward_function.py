@@ -1,0 +1,72 @@
+"""Our reward model as a TRL reward function, for `GRPOTrainer` and `RLOOTrainer`.
+
+TRL 1.16 calls every plain-callable reward function as `reward_func(prompts=..., completions=...,
+completion_ids=..., trainer_state=..., log_extra=..., log_metric=..., <dataset columns>...)` and wants one
+float per completion back (`None` becomes NaN); it names the function in its logs (`rewards/<name>/mean`) by
+the callable's `__name__`, falling back to its class name. Conversational datasets hand over message lists:
+each prompt is the conversation so far, each completion `[{"role": "assistant", "content": text}]`;
+standard datasets hand over plain strings.
+
+Why not give TRL the reward model itself (it accepts a sequence-classification model in `reward_funcs`)? TRL
+then scores its own chat-template rendering without our end-of-sequence token and left-cut, so the scores
+would not be the ones the reward model was trained and evaluated on; and the policy and reward model would
+have to share a tokenizer. Going through `RewardModelScorer` scores text exactly as `lmforge stage reward`
+did.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from alignment.reward_scoring import RewardModelScorer
+
+Message = dict[str, str]
+
+
+def as_messages(prompt: str | list[Message]) -> list[Message]:
+    """A TRL prompt (standard string or conversational message list) as a message list."""
+    if isinstance(prompt, str):
+        return [{"role": "user", "content": prompt}]
+    return list(prompt)
+
+
+def completion_text(completion: str | list[Message]) -> str:
+    """A TRL completion as the reply text: a string as is, a message list as its assistant turns' content."""
+    if isinstance(completion, str):
+        return completion
+    return "".join(turn["content"] for turn in completion if turn.get("role", "assistant") == "assistant")
+
+
+class RewardModelFunction:
+    """Scores TRL's (prompt, completion) batches with a trained reward model; `__name__` is what TRL logs.
+
+    `last_scores` keeps the latest batch's scores, so a callback can see what the trainer was rewarded with.
+    """
+
+    def __init__(
+        self,
+        model_dir: str | Path | None = None,
+        *,
+        scorer: RewardModelScorer | None = None,
+        max_length: int = 256,
+        batch_size: int = 32,
+        name: str = "reward_model",
+    ) -> None:
+        if scorer is None:
+            if model_dir is None:
+                raise ValueError("give a reward model directory or a RewardModelScorer")
+            scorer = RewardModelScorer(model_dir, max_length=max_length, batch_size=batch_size)
+        self.scorer = scorer
+        self.__name__ = name
+        self.last_scores: np.ndarray = np.zeros(0)
+
+    def __call__(self, prompts: list[Any], completions: list[Any], **trainer_columns: Any) -> list[float]:
+        """One reward per (prompt, completion); TRL's other keyword arguments (`completion_ids`,
+        `trainer_state`, dataset columns, ...) are accepted and not needed."""
+        messages = [as_messages(prompt) for prompt in prompts]
+        replies = [completion_text(completion).strip() for completion in completions]
+        self.last_scores = self.scorer.score(messages, replies)
+        return [float(score) for score in self.last_scores]

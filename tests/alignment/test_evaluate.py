@@ -1,0 +1,182 @@
+"""The `evaluate` recipe: win-rate over the SFT model by reward model, KL to it, reply lengths, and the flag
+raised when two reward models disagree; and the pieces PPO/GRPO reuse (`generate_replies`, `sequence_kl`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from alignment.evaluate import (
+    SAMPLES_FILE,
+    EvaluateConfig,
+    generate_replies,
+    outcomes,
+    reward_model_agreement,
+    run_evaluate,
+    sequence_kl,
+    stop_token_ids,
+    win_rate,
+)
+from alignment.grpo import GRPOConfig, run_grpo
+from alignment.prompts import load_prompts
+from tests.alignment.rl_fixtures import PolitenessModels
+from tests.alignment.test_grpo import one_torch_thread, train_rude_reward_model  # noqa: F401 (autouse)
+
+
+@pytest.fixture(scope="module")
+def grpo_policy(politeness_models: PolitenessModels, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The SFT policy after a short GRPO run on the proxy reward model."""
+    output = tmp_path_factory.mktemp("evaluate-grpo") / "policy"
+    config = GRPOConfig(
+        model=str(politeness_models.sft_policy),
+        reward_model=str(politeness_models.proxy_reward_model),
+        eval_path=str(politeness_models.eval_prompts),
+        eval_prompts=16,
+        max_completion_length=12,
+        learning_rate=1e-3,
+        max_steps=24,
+        reward_max_length=64,
+        use_deepspeed=False,
+    )
+    run_grpo(config, [politeness_models.train_prompts], output, executor="local")
+    return output
+
+
+@pytest.fixture(scope="module")
+def sft_model(politeness_models: PolitenessModels) -> tuple[Any, Any]:
+    from alignment.demo_preferences import load_policy
+
+    return load_policy(str(politeness_models.sft_policy))
+
+
+def evaluation(models: PolitenessModels, policy: Path, **overrides: Any) -> EvaluateConfig:
+    settings: dict[str, Any] = {
+        "policy": str(policy),
+        "reference": str(models.sft_policy),
+        "reward_model": str(models.proxy_reward_model),
+        "heldout_reward_model": str(models.heldout_reward_model),
+        "max_prompts": 64,
+        "samples_per_prompt": 2,
+        "max_new_tokens": 12,
+        "reward_max_length": 64,
+        **overrides,
+    }
+    return EvaluateConfig(**settings)
+
+
+def test_win_rate_counts_ties_as_half() -> None:
+    assert list(outcomes([1.0, 2.0, 3.0, 5.0], [0.0, 2.0, 4.0, 5.0 + 1e-9])) == [1.0, 0.5, 0.0, 0.5]
+    result = win_rate([1.0, 2.0, 3.0, 5.0], [0.0, 2.0, 4.0, 5.0])
+    assert result["win_rate"] == 0.5 and (result["wins"], result["ties"], result["losses"]) == (1, 2, 1)
+    assert result["win_rate_stderr"] == pytest.approx(np.std([1, 0.5, 0, 0.5], ddof=1) / 2)
+    assert win_rate([3.0], [1.0], prefix="heldout_")["heldout_win_rate"] == 1.0
+
+
+def test_reward_models_disagreeing_in_direction_raise_the_flag() -> None:
+    assert reward_model_agreement(0.7, 0.6) == {"reward_models_agree": True, "reward_hacking_flag": False}
+    assert reward_model_agreement(0.3, 0.4)["reward_models_agree"]
+    assert reward_model_agreement(0.7, 0.4)["reward_hacking_flag"]
+    assert reward_model_agreement(0.5, 0.2)["reward_models_agree"]  # no direction on one side: no conflict
+
+
+def test_generate_replies_is_seeded_and_leaves_the_global_rng_alone(
+    politeness_models: PolitenessModels, sft_model: tuple[Any, Any]
+) -> None:
+    import torch
+
+    model, tokenizer = sft_model
+    prompts = load_prompts([politeness_models.eval_prompts], max_prompts=6)
+    torch.manual_seed(123)
+    expected_next = torch.rand(1)
+    torch.manual_seed(123)
+    first = generate_replies(model, tokenizer, prompts, samples_per_prompt=3, max_new_tokens=12, seed=5)
+    assert torch.equal(torch.rand(1), expected_next)  # the caller's random stream is untouched
+    again = generate_replies(model, tokenizer, prompts, samples_per_prompt=3, max_new_tokens=12, seed=5)
+    other = generate_replies(model, tokenizer, prompts, samples_per_prompt=3, max_new_tokens=12, seed=6)
+    assert first.texts == again.texts and first.texts != other.texts
+    assert len(first.texts) == 18 and first.prompts[3] == prompts[1]  # prompt-major, 3 samples each
+    stops = set(stop_token_ids(tokenizer))
+    for ids, stopped in zip(first.token_ids, first.stopped, strict=True):
+        assert (ids[-1] in stops) == stopped and not stops & set(ids[:-1])
+    lengths = [len(ids) - stopped for ids, stopped in zip(first.token_ids, first.stopped, strict=True)]
+    assert list(first.reply_tokens) == lengths
+
+
+def test_sequence_kl_is_zero_against_itself_and_independent_of_batching(
+    politeness_models: PolitenessModels, grpo_policy: Path, sft_model: tuple[Any, Any]
+) -> None:
+    from alignment.demo_preferences import load_policy
+
+    reference, tokenizer = sft_model
+    policy, _ = load_policy(str(grpo_policy))
+    prompts = load_prompts([politeness_models.eval_prompts], max_prompts=8)
+    replies = generate_replies(policy, tokenizer, prompts, samples_per_prompt=2, max_new_tokens=12)
+    itself = sequence_kl(reference, reference, tokenizer, replies.prompts, replies.token_ids)
+    assert itself.mean == 0.0 and itself.per_token == 0.0
+    batched = sequence_kl(policy, reference, tokenizer, replies.prompts, replies.token_ids, batch_size=16)
+    one_by_one = sequence_kl(policy, reference, tokenizer, replies.prompts, replies.token_ids, batch_size=1)
+    assert batched.per_sequence == pytest.approx(one_by_one.per_sequence, abs=1e-4)
+    assert list(batched.tokens) == [len(ids) for ids in replies.token_ids]
+    assert batched.mean > 0  # the trained policy moved away from the SFT model
+    # Text replies are tokenised as an assistant turn; for replies that ended on `<|end|>` whose ids are the
+    # canonical tokenisation, that is the same sequence.
+    canonical = [
+        index
+        for index, (text, ids) in enumerate(zip(replies.texts, replies.token_ids, strict=True))
+        if tokenizer(text + "<|end|>", add_special_tokens=False)["input_ids"] == ids
+    ]
+    assert canonical
+    from_text = sequence_kl(
+        policy,
+        reference,
+        tokenizer,
+        [replies.prompts[i] for i in canonical],
+        [replies.texts[i] for i in canonical],
+    )
+    assert from_text.per_sequence == pytest.approx(batched.per_sequence[canonical], abs=1e-4)
+
+
+def test_a_model_against_itself(politeness_models: PolitenessModels, tmp_path: Path) -> None:
+    config = evaluation(politeness_models, politeness_models.sft_policy)
+    metrics = run_evaluate(config, [politeness_models.eval_prompts], tmp_path / "self", executor="local")
+    assert metrics["comparisons"] == 128 and metrics["prompts"] == 64
+    assert abs(metrics["win_rate"] - 0.5) < 0.15 and abs(metrics["heldout_win_rate"] - 0.5) < 0.15
+    assert metrics["kl_to_reference"] == 0.0 and metrics["kl_to_reference_per_token"] == 0.0
+    assert abs(metrics["policy_reply_tokens_mean"] - metrics["reference_reply_tokens_mean"]) < 1.5
+    rows = [json.loads(line) for line in (tmp_path / "self" / SAMPLES_FILE).read_text().splitlines()]
+    assert len(rows) == 128 and {row["sample"] for row in rows} == {0, 1}
+    assert {"prompt", "policy_reply", "reference_reply", "policy_score", "reference_score"} <= set(rows[0])
+    assert sum(row["outcome"] for row in rows) / len(rows) == pytest.approx(metrics["win_rate"])
+
+
+def test_a_grpo_policy_beats_the_sft_model(
+    politeness_models: PolitenessModels, grpo_policy: Path, tmp_path: Path
+) -> None:
+    config = evaluation(politeness_models, grpo_policy)
+    metrics = run_evaluate(config, [politeness_models.eval_prompts], tmp_path / "grpo", executor="local")
+    assert metrics["win_rate"] > 0.6 and metrics["heldout_win_rate"] > 0.6, metrics
+    assert metrics["policy_reward_mean"] > metrics["reference_reward_mean"]
+    assert metrics["kl_to_reference"] > 0 and metrics["kl_to_reference_per_token"] > 0
+    assert metrics["reward_models_agree"] and not metrics["reward_hacking_flag"]
+    assert metrics["policy_reply_words_mean"] > 0 and metrics["reference_reply_words_mean"] > 0
+
+
+def test_judges_that_disagree_raise_the_reward_hacking_flag(
+    politeness_models: PolitenessModels, grpo_policy: Path, tmp_path: Path
+) -> None:
+    """Judged by a reward model that prefers rude replies, the polite GRPO policy loses while the held-out
+    (polite) judge says it wins: the two disagree in direction."""
+    rude = train_rude_reward_model(tmp_path)
+    config = evaluation(politeness_models, grpo_policy, reward_model=str(rude))
+    metrics = run_evaluate(config, [politeness_models.eval_prompts], tmp_path / "flag", executor="local")
+    assert metrics["win_rate"] < 0.5 < metrics["heldout_win_rate"], metrics
+    assert metrics["reward_hacking_flag"] and not metrics["reward_models_agree"]
+
+
+def test_evaluate_needs_its_models(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="needs `policy`"):
+        run_evaluate(EvaluateConfig(), [tmp_path / "prompts.jsonl"], tmp_path / "out", executor="local")

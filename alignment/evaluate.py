@@ -458,6 +458,10 @@ def run_evaluate(
             "heldout_reward_model": config.heldout_reward_model,
             "seconds": time.perf_counter() - started,
             "steps": 0,
+            "rows_in": len(
+                prompts
+            ),  # what a pipeline step summary counts: held-out prompts in, comparisons out
+            "rows_out": len(rows),
         }
     )
     return write_metrics(output, metrics)

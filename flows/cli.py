@@ -125,6 +125,33 @@ def command_run(arguments: argparse.Namespace) -> None:
     )
 
 
+def command_feedback(arguments: argparse.Namespace) -> None:
+    """The human-labeling loop (`flows.feedback`) on the ephemeral Prefect API, like `lmforge run`."""
+    from flows.local_prefect import use_local_prefect
+    from stages.core.config_loading import load_config
+
+    output = Path(arguments.output).resolve()
+    use_local_prefect(output)
+    from flows.feedback import FeedbackConfig, feedback_flow
+
+    config = load_config(FeedbackConfig, arguments.config, arguments.set)
+    for path in [config.sft_model, *config.prompts, *config.eval_prompts]:
+        if path is not None and not Path(path).exists():
+            raise UsageError(f"path in the feedback config does not exist: {path}")
+    summary = feedback_flow(
+        output=str(output), config=config, executor=arguments.executor, ray_address=arguments.ray_address
+    )
+    for entry in summary["rounds"]:
+        evaluation = entry["evaluation"]
+        print(
+            f"round {entry['round']}: {entry['labelled_items']} of {entry['pairs_published']} pairs labelled, "
+            f"{entry['export'].get('pairs_written')} preference pairs, RM accuracy "
+            f"{entry['reward'].get('eval_accuracy')}, win-rate over SFT {evaluation.get('win_rate')}",
+            flush=True,
+        )
+    print(f"final policy: {summary['final_policy']}", flush=True)
+
+
 def command_report(arguments: argparse.Namespace) -> None:
     from dashboards.report import report_command
 
@@ -151,10 +178,16 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     stage = commands.add_parser("stage", help="run one stage")
-    stage.add_argument("name", help="ingest, clean, dedup, label, tokenize, pretrain, sft, reward, dpo")
+    stage.add_argument(
+        "name",
+        help="ingest, clean, dedup, label, tokenize, pretrain, sft, preferences, reward, dpo, ppo, grpo, rloo, "
+        "evaluate",
+    )
     add_io_arguments(stage)
     stage.add_argument("--eval", metavar="PATH", help="evaluation data (reward, dpo)")
-    stage.add_argument("--model", metavar="CHECKPOINT", help="starting checkpoint (sft, reward, dpo)")
+    stage.add_argument(
+        "--model", metavar="CHECKPOINT", help="starting checkpoint (sft, reward, dpo, ppo, grpo, rloo)"
+    )
     stage.set_defaults(handler=command_stage)
 
     curate = commands.add_parser("curate", help="ingest → clean → dedup")
@@ -191,6 +224,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--force", action="store_true", help="rerun every stage even if its output is complete")
     run.set_defaults(handler=command_run)
+
+    feedback = commands.add_parser(
+        "feedback",
+        help="the human-labeling loop: pairs → the labeling service → reward model + DPO → evaluate, per round",
+    )
+    feedback.add_argument("--config", metavar="FILE.yaml", help="a FeedbackConfig (sft_model, prompts, ...)")
+    feedback.add_argument("--output", default="runs/feedback", metavar="DIR")
+    feedback.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key"
+    )
+    feedback.add_argument("--executor", choices=("ray", "local"), default="local")
+    feedback.add_argument("--ray-address", default=None, metavar="ADDRESS")
+    feedback.set_defaults(handler=command_feedback)
 
     from stages.label.service.cli import add_label_commands
 

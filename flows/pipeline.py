@@ -7,7 +7,13 @@
     OUTPUT/checkpoints/sft        the instruction-tuned model + metrics.json (held-out loss before/after)
     OUTPUT/preferences            pairs.jsonl + eval_pairs.jsonl: SFT samples scored by the demo rule
     OUTPUT/checkpoints/rm         the reward model (sequence-classification head over the SFT model)
-    OUTPUT/checkpoints/policy     the DPO policy (from the SFT model, the SFT model as its reference)
+    OUTPUT/checkpoints/rm-heldout a second reward model on the held-out pairs' (disjoint) prompts: the judge
+                                  that catches reward hacking
+    OUTPUT/checkpoints/dpo        the DPO policy (from the SFT model, the SFT model as its reference)
+    OUTPUT/checkpoints/ppo        the PPO policy (+ critic/): on the SFT prompts, rewarded by checkpoints/rm,
+                                  watched by the reward-hacking guard with checkpoints/rm-heldout as its judge
+    OUTPUT/checkpoints/grpo       the GRPO policy (TRL), same prompts, reward and guard (rloo too, when listed)
+    OUTPUT/evaluations/NAME       each policy vs the SFT model on held-out prompts: win-rate, KL, lengths
     OUTPUT/run_summary.json  OUTPUT/report.html (self-contained; published as a Prefect artifact)
 
 Every step resumes: a rerun after a crash skips each step whose output is complete and matches its inputs and
@@ -39,7 +45,9 @@ BASE_MODEL_DIR = "checkpoints/base"
 SFT_MODEL_DIR = "checkpoints/sft"
 PREFERENCES_DIR = "preferences"
 REWARD_MODEL_DIR = "checkpoints/rm"
-POLICY_DIR = "checkpoints/policy"
+CHECKPOINTS_DIR = "checkpoints"
+HELDOUT_REWARD_MODEL_DIR = "checkpoints/rm-heldout"
+EVALUATIONS_DIR = "evaluations"
 
 
 @flow(name="pipeline")
@@ -136,24 +144,75 @@ def pipeline_flow(
     pairs = str(Path(preferences.output) / PAIRS_FILE)
     eval_pairs = str(Path(preferences.output) / EVAL_PAIRS_FILE)
     aligned = {"model": sft.output, "eval_path": eval_pairs}
-    # The reward model and DPO both start from the SFT model and are judged on the same held-out pairs.
-    for name, section, directory in (
-        ("reward", config.reward, REWARD_MODEL_DIR),
-        ("dpo", config.dpo, POLICY_DIR),
+    # The reward models start from the SFT model. The held-out reward model (the reward-hacking guard's judge)
+    # learns from the other, disjoint prompts' pairs and is checked on the first model's training pairs.
+    trained: dict[str, TrainingOutcome] = {}
+    for name, update, recipe_inputs, directory in (
+        ("reward", aligned, [pairs], REWARD_MODEL_DIR),
+        ("reward-heldout", {"model": sft.output, "eval_path": pairs}, [eval_pairs], HELDOUT_REWARD_MODEL_DIR),
     ):
-        trained = TrainingOutcome.model_validate(
+        trained[name] = TrainingOutcome.model_validate(
             run_training(
-                name,
-                section.model_copy(update=aligned),
-                [pairs],
+                "reward",
+                config.reward.model_copy(update=update),
+                recipe_inputs,
                 str(run_dir / directory),
                 executor=config.executor,
                 ray_address=config.ray_address,
             )
         )
-        steps.append(trained.step_summary())
-    # Later stages join here, each taking the previous step's output path and adding a StepSummary:
-    # ppo | grpo (OUTPUT/checkpoints/policy) → evaluate + report.
+        steps.append(trained[name].step_summary().model_copy(update={"stage": name}))
+    reward_model, heldout_reward_model = trained["reward"].output, trained["reward-heldout"].output
+    # Each aligned policy from the SFT model: DPO on the training pairs (judged on the held-out ones); the
+    # on-policy methods on the SFT run's training prompts, rewarded by the reward model and guarded by the
+    # held-out one.
+    for method in config.alignment:
+        section = getattr(config, method)
+        if method == "dpo":
+            recipe_config, recipe_inputs = section.model_copy(update=aligned), [pairs]
+        else:
+            recipe_config = section.model_copy(
+                update={
+                    "model": sft.output,
+                    "reward_model": reward_model,
+                    "sft_eval_fraction": config.sft.eval_fraction,
+                    "guard": section.guard.model_copy(update={"heldout_model": heldout_reward_model}),
+                }
+            )
+            recipe_inputs = [curated_output]
+        trained[method] = TrainingOutcome.model_validate(
+            run_training(
+                method,
+                recipe_config,
+                recipe_inputs,
+                str(run_dir / CHECKPOINTS_DIR / method),
+                executor=config.executor,
+                ray_address=config.ray_address,
+            )
+        )
+        steps.append(trained[method].step_summary())
+    # Each aligned policy against the SFT model, on the SFT run's held-out prompts, judged by both reward models.
+    for method in config.alignment:
+        evaluation = TrainingOutcome.model_validate(
+            run_training(
+                "evaluate",
+                config.evaluate.model_copy(
+                    update={
+                        "policy": trained[method].output,
+                        "reference": sft.output,
+                        "reward_model": reward_model,
+                        "heldout_reward_model": heldout_reward_model,
+                        "split": "eval",
+                        "sft_eval_fraction": config.sft.eval_fraction,
+                    }
+                ),
+                [curated_output],
+                str(run_dir / EVALUATIONS_DIR / method),
+                executor=config.executor,
+                ray_address=config.ray_address,
+            )
+        )
+        steps.append(evaluation.step_summary().model_copy(update={"stage": f"evaluate-{method}"}))
 
     publish_counts_table(
         outcomes,

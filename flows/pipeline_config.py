@@ -7,13 +7,18 @@ same validated object. Unknown keys are errors, so a misspelt section or key fai
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import ConfigDict, Field
 
 from alignment.demo_preferences import DemoPreferencesConfig
 from alignment.dpo import DPOConfig
+from alignment.evaluate import EvaluateConfig
+from alignment.grpo import GRPOConfig
+from alignment.ppo import PPOConfig
 from alignment.pretrain import PretrainConfig
 from alignment.reward import RewardModelConfig
+from alignment.rloo import RLOOConfig
 from alignment.sft import SFTRecipeConfig
 from stages.core.config_loading import apply_overrides, build_config, read_yaml
 from stages.core.runner import Executor
@@ -21,6 +26,7 @@ from stages.curation import CurationConfig
 from stages.tokenize.config import TokenizeConfig
 
 DEMO_CONFIG = Path("configs") / "demo.yaml"
+AlignmentMethod = Literal["dpo", "ppo", "grpo", "rloo"]
 
 
 class PipelineConfig(CurationConfig):
@@ -57,7 +63,30 @@ class PipelineConfig(CurationConfig):
         description="DPO; in the pipeline, `model` is the run's SFT checkpoint and `eval_path` its held-out "
         "demo pairs",
     )
-    # Sections of the stages still to come (ppo, grpo, evaluate) go here.
+    ppo: PPOConfig = Field(
+        default_factory=PPOConfig,
+        description="PPO; in the pipeline, `model` is the run's SFT checkpoint, `reward_model` its reward model "
+        "and `guard.heldout_model` its held-out reward model",
+    )
+    grpo: GRPOConfig = Field(
+        default_factory=GRPOConfig,
+        description="GRPO; the run's SFT checkpoint, reward model and held-out reward model, as for PPO",
+    )
+    rloo: RLOOConfig = Field(
+        default_factory=RLOOConfig,
+        description="RLOO; the run's SFT checkpoint, reward model and held-out reward model, as for PPO",
+    )
+    alignment: list[AlignmentMethod] = Field(
+        default_factory=lambda: ["dpo", "ppo", "grpo"],
+        min_length=1,
+        description="the aligned policies to train from the SFT model (each into checkpoints/NAME) and evaluate "
+        "(evaluations/NAME), in this order",
+    )
+    evaluate: EvaluateConfig = Field(
+        default_factory=EvaluateConfig,
+        description="evaluation of each aligned policy; in the pipeline, the policy, the reference (the SFT "
+        "model), both reward models and the held-out prompts are the run's own",
+    )
 
     @property
     def curation(self) -> CurationConfig:

@@ -16,8 +16,12 @@ from prefect import flow
 
 from alignment.demo_preferences import DemoPreferencesConfig
 from alignment.dpo import DPOConfig
+from alignment.evaluate import EvaluateConfig
+from alignment.grpo import GRPOConfig
+from alignment.ppo import PPOConfig
 from alignment.pretrain import PretrainConfig
 from alignment.reward import RewardModelConfig
+from alignment.rloo import RLOOConfig
 from alignment.sft import SFTRecipeConfig
 from flows.training_task import run_training
 from stages.core.runner import Executor
@@ -83,10 +87,62 @@ def dpo_flow(
     return run_training("dpo", config, input, output, executor, ray_address)
 
 
+@flow(name="ppo")
+def ppo_flow(
+    input: list[str],
+    output: str,
+    config: PPOConfig = PPOConfig(),
+    executor: Executor = "ray",
+    ray_address: str | None = None,
+) -> dict[str, Any]:
+    """Prompts + an SFT policy + a reward model → a PPO policy (actor, critic, reference, reward engines)."""
+    return run_training("ppo", config, input, output, executor, ray_address)
+
+
+@flow(name="grpo")
+def grpo_flow(
+    input: list[str],
+    output: str,
+    config: GRPOConfig = GRPOConfig(),
+    executor: Executor = "ray",
+    ray_address: str | None = None,
+) -> dict[str, Any]:
+    """Prompts + an SFT policy + a reward model → a GRPO policy (TRL GRPOTrainer)."""
+    return run_training("grpo", config, input, output, executor, ray_address)
+
+
+@flow(name="rloo")
+def rloo_flow(
+    input: list[str],
+    output: str,
+    config: RLOOConfig = RLOOConfig(),
+    executor: Executor = "ray",
+    ray_address: str | None = None,
+) -> dict[str, Any]:
+    """Prompts + an SFT policy + a reward model → an RLOO policy (TRL RLOOTrainer)."""
+    return run_training("rloo", config, input, output, executor, ray_address)
+
+
+@flow(name="evaluate")
+def evaluate_flow(
+    input: list[str],
+    output: str,
+    config: EvaluateConfig = EvaluateConfig(),
+    executor: Executor = "ray",
+    ray_address: str | None = None,
+) -> dict[str, Any]:
+    """A policy vs its SFT model on held-out prompts: reward-model win-rate, KL, lengths, reward-hacking flag."""
+    return run_training("evaluate", config, input, output, executor, ray_address)
+
+
 TRAINING_FLOWS = {
     "pretrain": pretrain_flow,
     "sft": sft_flow,
     "preferences": preferences_flow,
     "reward": reward_flow,
     "dpo": dpo_flow,
+    "ppo": ppo_flow,
+    "grpo": grpo_flow,
+    "rloo": rloo_flow,
+    "evaluate": evaluate_flow,
 }

@@ -24,6 +24,8 @@ SAMPLE_ROWS = 20_000
 LABELED_COLUMNS = ("quality_score", "toxicity_score", "topic")
 METRICS_FILE = "metrics.json"
 CHECKPOINTS_DIR = "checkpoints"
+EVALUATIONS_DIR = "evaluations"
+FEEDBACK_SUMMARY_FILE = "feedback_summary.json"  # written by flows/feedback.py into its run directory
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class RunReportData:
     datasets: list[DatasetReport] = field(default_factory=list)
     labeled: LabeledSample | None = None
     training: list[TrainingReport] = field(default_factory=list)
+    evaluations: list[TrainingReport] = field(default_factory=list)
+    feedback_rounds: list[dict[str, Any]] = field(default_factory=list)
 
     def dataset_of_stage(self, stage: str) -> DatasetReport | None:
         return next((dataset for dataset in self.datasets if dataset.manifest.stage == stage), None)
@@ -98,7 +102,21 @@ def collect_run(run_dir: Path) -> RunReportData:
     if labeled is not None:
         data.labeled = sample_labeled(labeled.path)
     data.training = _training(run_dir, summary)
+    data.evaluations = _training(run_dir, summary, EVALUATIONS_DIR)
+    data.feedback_rounds = _feedback_rounds(run_dir)
     return data
+
+
+def _feedback_rounds(run_dir: Path) -> list[dict[str, Any]]:
+    """The rounds of a feedback run (`feedback_summary.json`), or of one kept in the run's `feedback/`."""
+    for candidate in (run_dir / FEEDBACK_SUMMARY_FILE, run_dir / "feedback" / FEEDBACK_SUMMARY_FILE):
+        if candidate.is_file():
+            try:
+                rounds = json.loads(candidate.read_text()).get("rounds", [])
+            except (json.JSONDecodeError, AttributeError):
+                return []
+            return [entry for entry in rounds if isinstance(entry, dict)]
+    return []
 
 
 def _datasets(run_dir: Path, summary: RunSummary | None) -> list[DatasetReport]:
@@ -143,8 +161,11 @@ def sample_labeled(path: Path, limit: int = SAMPLE_ROWS) -> LabeledSample:
     )
 
 
-def _training(run_dir: Path, summary: RunSummary | None) -> list[TrainingReport]:
-    """Every `checkpoints/*/metrics.json`, in pipeline order; its stage named by the summary step writing it."""
+def _training(
+    run_dir: Path, summary: RunSummary | None, directory_name: str = CHECKPOINTS_DIR
+) -> list[TrainingReport]:
+    """Every `checkpoints/*/metrics.json` (or `evaluations/*/...`), in pipeline order; its stage named by the
+    summary step writing it."""
     stage_of: dict[Path, str] = {}
     order: dict[Path, int] = {}
     if summary is not None:
@@ -152,7 +173,7 @@ def _training(run_dir: Path, summary: RunSummary | None) -> list[TrainingReport]
             stage_of[Path(step.output).resolve()] = step.stage
             order[Path(step.output).resolve()] = index
     reports = []
-    for metrics_path in sorted((run_dir / CHECKPOINTS_DIR).glob(f"*/{METRICS_FILE}")):
+    for metrics_path in sorted((run_dir / directory_name).glob(f"*/{METRICS_FILE}")):
         directory = metrics_path.parent.resolve()
         try:
             metrics = json.loads(metrics_path.read_text())

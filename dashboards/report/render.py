@@ -37,6 +37,7 @@ SECTIONS = (
     ("bias", "Bias audit"),
     ("training", "Training: loss and validation perplexity"),
     ("alignment", "SFT and alignment metrics"),
+    ("evaluation", "Evaluation: win-rate, KL and reward hacking"),
     ("labeling", "Labeling rounds"),
 )
 
@@ -59,7 +60,7 @@ th { background: #f6f8fa; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.total td { font-weight: 600; background: #f6f8fa; }
 tr.muted td { color: #8c959f; }
-td.alert { color: #cf222e; font-weight: 600; }
+td.alert, tr.alert td { color: #cf222e; font-weight: 600; }
 .cards { display: flex; flex-wrap: wrap; gap: .8rem; margin: .5rem 0 1rem; }
 .card { border: 1px solid #d0d7de; border-radius: 6px; padding: .5rem .9rem; min-width: 9rem; }
 .card b { display: block; font-size: 1.2rem; }
@@ -109,7 +110,8 @@ def render_report(data: RunReportData) -> str:
         "alignment": _training(
             [report for report in data.training if report.stage not in PRETRAIN_STAGES], "SFT or alignment"
         ),
-        "labeling": '<p class="empty">No labeling rounds in this run yet.</p>',
+        "evaluation": _evaluations(data.evaluations),
+        "labeling": _labeling(data.feedback_rounds),
     }
     sections = "\n".join(
         f'<section id="{key}"><h2>{_e(title)}</h2>\n{bodies[key]}\n</section>' for key, title in SECTIONS
@@ -250,7 +252,7 @@ def _training_outputs(data: RunReportData) -> set[str]:
     """Output paths of training steps (their summary rows count optimizer steps, not documents)."""
     if data.summary is None:
         return set()
-    checkpoints = {report.path for report in data.training}
+    checkpoints = {report.path for report in [*data.training, *data.evaluations]}
     return {step.output for step in data.summary.steps if Path(step.output).resolve() in checkpoints}
 
 
@@ -485,6 +487,64 @@ def _training_report(report: TrainingReport) -> str:
         chart = ""
     scalars = _table(["metric", "value"], [[key, value] for key, value in report.scalars.items()])
     return f"{title}{comparisons}{chart}<details><summary>All scalar metrics</summary>{scalars}</details>"
+
+
+EVALUATION_COLUMNS = (
+    ("win_rate", "win-rate over SFT"),
+    ("heldout_win_rate", "held-out RM win-rate"),
+    ("reward_hacking_flag", "reward hacking?"),
+    ("policy_reward_mean", "policy reward"),
+    ("reference_reward_mean", "SFT reward"),
+    ("kl_to_reference", "KL (nats)"),
+    ("policy_reply_tokens_mean", "policy reply tokens"),
+    ("reference_reply_tokens_mean", "SFT reply tokens"),
+    ("comparisons", "comparisons"),
+)
+
+
+def _evaluations(reports: list[TrainingReport]) -> str:
+    """One row per `evaluations/NAME`: the policy judged against the SFT model on held-out prompts."""
+    if not reports:
+        return _empty("No evaluation in this run.")
+    rows = [[report.name, *(report.scalars.get(key) for key, _ in EVALUATION_COLUMNS)] for report in reports]
+    flagged = ["alert" if report.scalars.get("reward_hacking_flag") else "" for report in reports]
+    table = _table(["policy", *(title for _, title in EVALUATION_COLUMNS)], rows, flagged)
+    note = (
+        "<p>Win-rate: the policy's reply against the SFT model's for the same held-out prompt, judged by the "
+        "reward model (ties ½). The reward-hacking flag is raised when a second reward model, trained on "
+        "other preferences, disagrees in direction.</p>"
+    )
+    return f"{note}{table}"
+
+
+def _labeling(rounds: list[dict[str, Any]]) -> str:
+    """The feedback loop's rounds side by side: what people labelled, what was learnt, what it bought."""
+    if not rounds:
+        return _empty("No labeling rounds in this run.")
+    rows = [
+        [
+            entry.get("round"),
+            entry.get("pairs_published"),
+            entry.get("labelled_items"),
+            entry.get("export", {}).get("pairs_written"),
+            entry.get("export", {}).get("ties"),
+            entry.get("export", {}).get("both_bad"),
+            entry.get("reward", {}).get("eval_accuracy"),
+            entry.get("dpo", {}).get("eval_reward_margin"),
+            entry.get("evaluation", {}).get("win_rate"),
+            entry.get("evaluation", {}).get("kl_to_reference"),
+        ]
+        for entry in rounds
+    ]
+    headers = ["round", "pairs", "labelled", "pairs exported", "ties", "both bad", "RM accuracy",
+               "DPO margin", "win-rate", "KL"]  # fmt: skip
+    panels = []
+    for index, title in ((6, "RM accuracy"), (8, "win-rate over SFT"), (9, "KL to SFT")):
+        points = [(row[0], row[index]) for row in rows if isinstance(row[index], int | float)]
+        if len(points) > 1:
+            panels.append((title, [x for x, _ in points], [y for _, y in points]))
+    chart = _figure(plots.curves(panels, "labeling-rounds", "round"), "Per-round figures.") if panels else ""
+    return _table(headers, rows) + chart
 
 
 def _panel_rank(label: str) -> int:

@@ -60,3 +60,30 @@ def test_rloo_trains_a_loadable_policy_with_a_higher_reward(
     torch.manual_seed(0)
     generated = model.generate(input_ids, max_new_tokens=8, do_sample=True)
     assert generated.shape[1] > input_ids.shape[1]
+
+
+@pytest.mark.slow
+def test_two_ray_train_workers_with_zero2(
+    politeness_models: PolitenessModels, tmp_path: Path, ray_cluster: None
+) -> None:
+    config = RLOOConfig(
+        model=str(politeness_models.sft_policy),
+        reward_model=str(politeness_models.proxy_reward_model),
+        eval_path=str(politeness_models.eval_prompts),
+        max_completion_length=8,
+        max_steps=3,
+        batch_size=4,  # per worker: 2 prompts × 2 replies; 8 completions per step in all
+        num_generations=2,
+        eval_prompts=8,
+        reward_max_length=64,
+        num_workers=2,
+        use_deepspeed=True,
+        zero_stage=2,
+        logging_steps=1,
+    )
+    metrics = run_rloo(config, [politeness_models.train_prompts], tmp_path / "policy", executor="ray")
+    assert metrics["world_size"] == 2 and metrics["deepspeed"] and metrics["zero_stage"] == 2
+    assert metrics["steps"] == 3 and metrics["completions_per_step"] == 8
+    assert [record["step"] for record in metrics["history"] if "reward" in record] == [1, 2, 3]
+    assert metrics["kl_to_reference"] > 0
+    assert (tmp_path / "policy" / "model.safetensors").is_file()

@@ -6,19 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.tiny_pipeline import TINY_TRAINING
+
 REPORT_DEMO_DOCS = 80
-# Training kept to a few steps of the tiny model, as in tests/flows/test_flow_pipeline.py.
-TINY_TRAINING = {
-    "tokenize": {"vocab_size": 512, "seq_len": 64},
-    "pretrain": {"max_steps": 3, "micro_batch_size": 2, "eval_max_rows": 8, "warmup_steps": 1},
-    "sft": {
-        "max_steps": 2,
-        "micro_batch_size": 2,
-        "eval_max_examples": 8,
-        "warmup_steps": 0,
-        "max_length": 256,
-    },
-}
 
 
 @pytest.fixture(scope="session")

@@ -62,6 +62,15 @@ def test_report_has_every_section_with_content(pipeline_run: Path, report: str) 
     assert "<svg" in _section(report, "training") and "val_perplexity" in _section(report, "training")
     assert "eval_loss" in _section(report, "alignment")
     assert "No labeling rounds" in _section(report, "labeling")
+    evaluation = _table_rows(_section(report, "evaluation"))
+    # evaluations/NAME: each aligned policy against the SFT model, in the pipeline's order
+    assert [row[0] for row in evaluation] == ["dpo", "ppo", "grpo"]
+    for row in evaluation:
+        metrics = json.loads((pipeline_run / "evaluations" / row[0] / "metrics.json").read_text())
+        assert float(row[1]) == pytest.approx(metrics["win_rate"], abs=1e-3)
+    # the on-policy runs chart their per-step reward and KL
+    ppo = _section(report, "alignment").split("checkpoints/ppo")[1]
+    assert "reward_mean" in ppo and "kl" in ppo and "<svg" in ppo
 
 
 def test_funnel_and_overview_numbers_match_the_run_summary(pipeline_run: Path, report: str) -> None:
@@ -71,7 +80,7 @@ def test_funnel_and_overview_numbers_match_the_run_summary(pipeline_run: Path, r
     funnel_rows = {row[0]: row for row in funnel if len(row) == 5}
     for step in summary.steps:
         assert overview[step.stage][4] == f"{step.rows_dropped:,}"
-        if Path(step.output).parent.name == "checkpoints":  # training steps count optimizer steps
+        if Path(step.output).parent.name in ("checkpoints", "evaluations"):  # training: optimizer steps
             assert step.stage not in funnel_rows
             continue
         assert funnel_rows[step.stage][1:3] == [f"{step.rows_in:,}", f"{step.rows_out:,}"]

@@ -40,6 +40,11 @@ def run_cli(*arguments: str) -> subprocess.CompletedProcess[str]:
             "config file not found",
         ),
         (["curate", "--input", "/no/such/dir", "--output", "OUT"], "input path does not exist"),
+        (
+            ["feedback", "--output", "OUT", "--set", "sft_model=/no/such/sft", "--set", "prompts=[p.jsonl]"],
+            "does not exist: /no/such/sft",
+        ),
+        (["feedback", "--output", "OUT", "--set", "rounds=0"], "rounds"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(arguments: list[str], message: str, tmp_path: Path) -> None:

@@ -15,7 +15,8 @@ from flows.run_summary import read_run_summary
 from stages.core.dataset import TMP_PREFIX
 from stages.core.manifest import MANIFEST_NAME
 from tests.flows.prefect_runs import environment_without_prefect, rows_by_id
-from tests.flows.test_flow_pipeline import REPOSITORY, STEPS, TINY_TRAINING
+from tests.flows.test_flow_pipeline import ORCHESTRATION_ALIGNMENT, REPOSITORY, pipeline_steps
+from tests.tiny_pipeline import TINY_TRAINING
 
 pytestmark = pytest.mark.slow
 
@@ -24,7 +25,14 @@ def test_two_pipelines_run_at_once_without_touching_each_other(tmp_path: Path, r
     import ray
 
     address = ray.get_runtime_context().gcs_address
-    values = {"demo_docs": 100, "seed": 3, "executor": "ray", "ray_address": address, **TINY_TRAINING}
+    values = {
+        "demo_docs": 100,
+        "seed": 3,
+        "executor": "ray",
+        "ray_address": address,
+        **TINY_TRAINING,
+        "alignment": ORCHESTRATION_ALIGNMENT,
+    }
     config_file = tmp_path / "tiny.yaml"
     config_file.write_text(yaml.safe_dump(values))
     runs = ("first", "second")  # the same config, so each must end exactly as the other
@@ -54,7 +62,7 @@ def test_two_pipelines_run_at_once_without_touching_each_other(tmp_path: Path, r
     for name in runs:
         output = (tmp_path / name).resolve()
         summary = read_run_summary(output)
-        assert [step.stage for step in summary.steps] == STEPS
+        assert [step.stage for step in summary.steps] == pipeline_steps(ORCHESTRATION_ALIGNMENT)
         assert not any(step.skipped for step in summary.steps)
         assert not list(output.rglob(f"{TMP_PREFIX}*")), f"{name} left a temporary directory"
         # every output a step reports, and every input a dataset manifest names, lies in this run's directory
@@ -68,5 +76,5 @@ def test_two_pipelines_run_at_once_without_touching_each_other(tmp_path: Path, r
     for dataset in ("cleaned", "deduped", "labeled"):
         first, second = (rows_by_id(tmp_path / name / dataset) for name in runs)
         assert first.num_rows > 0 and first.to_pylist() == second.to_pylist(), dataset
-    metrics = [json.loads((tmp_path / name / "checkpoints/policy/metrics.json").read_text()) for name in runs]
+    metrics = [json.loads((tmp_path / name / "checkpoints/dpo/metrics.json").read_text()) for name in runs]
     assert metrics[0]["eval_reward_margin"] == pytest.approx(metrics[1]["eval_reward_margin"], abs=1e-5)

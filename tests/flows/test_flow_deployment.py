@@ -77,6 +77,7 @@ def test_prefect_yaml_has_a_deployment_per_stage_flow() -> None:
         assert entrypoints[name] == f"flows/stage_flows.py:{name}_flow"
     assert entrypoints["curate"] == "flows/curate.py:curate_flow"
     assert entrypoints["pipeline"] == "flows/pipeline.py:pipeline_flow"
+    assert entrypoints["feedback"] == "flows/feedback.py:feedback_flow"
     assert {deployment["work_pool"]["name"] for deployment in deployments} == {"lmforge-process"}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -15,35 +16,42 @@ import pytest
 import yaml
 
 from flows.cli import main
+from flows.curate import curate_flow
 from flows.pipeline import pipeline_flow
 from flows.pipeline_config import PipelineConfig, load_pipeline_config
-from flows.run_summary import RUN_SUMMARY_FILE, read_run_summary
+from flows.run_summary import read_run_summary
 from stages.core.config_loading import ConfigError
 from stages.core.dataset import TMP_PREFIX
 from stages.core.manifest import MANIFEST_NAME
 from stages.registry import CURATION_ORDER, CURATION_OUTPUTS
 from tests.flows.prefect_runs import environment_without_prefect, rows_by_id, table_artifact_of
+from tests.tiny_pipeline import TINY_TRAINING
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 DATA_STEPS = ["corpus", *CURATION_ORDER, "tokenize"]
-STEPS = [*DATA_STEPS, "pretrain", "sft", "preferences", "reward", "dpo"]
-# Training kept to a few steps of the tiny model: these tests are about orchestration, not learning.
-TINY_TRAINING = {
-    "tokenize": {"vocab_size": 512, "seq_len": 64},
-    "pretrain": {"max_steps": 3, "micro_batch_size": 2, "eval_max_rows": 8, "warmup_steps": 1},
-    "sft": {
-        "max_steps": 2,
-        "micro_batch_size": 2,
-        "eval_max_examples": 8,
-        "warmup_steps": 0,
-        "max_length": 256,
-    },
-    "preferences": {"max_prompts": 24, "samples_per_prompt": 3, "max_new_tokens": 4, "eval_fraction": 0.3},
-    "reward": {"max_steps": 2, "batch_size": 4, "use_deepspeed": False},
-    "dpo": {"max_steps": 2, "batch_size": 4, "use_deepspeed": False},
-}
+ALIGNMENT = ["dpo", "ppo", "grpo"]
+
+
+def pipeline_steps(alignment: list[str]) -> list[str]:
+    """The stages a run's summary lists, in order, for the aligned policies it trains."""
+    return [
+        *DATA_STEPS,
+        "pretrain",
+        "sft",
+        "preferences",
+        "reward",
+        "reward-heldout",
+        *alignment,
+        *(f"evaluate-{method}" for method in alignment),
+    ]
+
+
+STEPS = pipeline_steps(ALIGNMENT)
+# The orchestration tests (kill + resume, concurrent runs) train one aligned policy: the others add minutes and
+# nothing to what they check.
+ORCHESTRATION_ALIGNMENT = ["dpo"]
 
 
 def test_demo_preset_loads_with_overrides() -> None:
@@ -95,8 +103,13 @@ def test_pipeline_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
     assert preferences.rows_in == 24 and preferences.rows_out > 0, "prompts in, pairs out"
     assert (tmp_path / "preferences" / "pairs.jsonl").is_file()
     assert (tmp_path / "preferences" / "eval_pairs.jsonl").is_file()
-    for name in ("rm", "policy"):
+    for name in ("rm", "rm-heldout", *ALIGNMENT):
         assert (tmp_path / "checkpoints" / name / "model.safetensors").is_file()
+    assert (tmp_path / "checkpoints" / "ppo" / "critic" / "model.safetensors").is_file()
+    for method in ALIGNMENT:
+        evaluation = json.loads((tmp_path / "evaluations" / method / "metrics.json").read_text())
+        assert evaluation["policy"] == str(tmp_path / "checkpoints" / method)
+        assert 0 <= evaluation["win_rate"] <= 1 and evaluation["heldout_win_rate"] is not None
     assert summary.wall_s >= summary.step_seconds > 0
     assert summary.orchestration_overhead_s == pytest.approx(summary.wall_s - summary.step_seconds, abs=0.01)
     rows = table_artifact_of(result.state_details.flow_run_id, "pipeline-counts")
@@ -129,7 +142,14 @@ def test_killed_pipeline_resumes_to_the_same_output(tmp_path: Path, ray_cluster:
     # The child joins this session's Ray cluster by address (the `ray_address` config key): one cluster on the
     # machine, not one per process, and the cluster outlives the killed driver as a remote one would.
     address = ray.get_runtime_context().gcs_address
-    values = {"demo_docs": 120, "seed": 9, "executor": "ray", "ray_address": address, **TINY_TRAINING}
+    values = {
+        "demo_docs": 120,
+        "seed": 9,
+        "executor": "ray",
+        "ray_address": address,
+        **TINY_TRAINING,
+        "alignment": ORCHESTRATION_ALIGNMENT,
+    }
     config_file = tmp_path / "tiny.yaml"
     config_file.write_text(yaml.safe_dump(values))
     output = tmp_path / "killed"
@@ -175,18 +195,26 @@ def test_killed_pipeline_resumes_to_the_same_output(tmp_path: Path, ray_cluster:
     assert "dedup:" in rerun.stdout
     resumed = read_run_summary(output)
     skipped = {step.stage: step.skipped for step in resumed.steps}
+    steps = pipeline_steps(ORCHESTRATION_ALIGNMENT)
     assert skipped == {"corpus": True, "ingest": True, "clean": True} | {
         name: False
-        for name in [*CURATION_ORDER[CURATION_ORDER.index("dedup") :], *STEPS[STEPS.index("tokenize") :]]
+        for name in [*CURATION_ORDER[CURATION_ORDER.index("dedup") :], *steps[steps.index("tokenize") :]]
     }
     assert not list(output.glob(f"{TMP_PREFIX}*")), "no temporary directory may survive a rerun"
     for name in CURATION_OUTPUTS.values():
         assert (output / name / MANIFEST_NAME).is_file()
 
+    # An uninterrupted curation of the same corpus (the pipeline's own `curate` subflow, on the same cluster) is
+    # what the resumed run's datasets must equal.
     reference = tmp_path / "uninterrupted"
-    pipeline_flow(output=str(reference), config=PipelineConfig(**values))
-    assert (reference / RUN_SUMMARY_FILE).is_file()
+    curate_flow(
+        [str(output / "corpus")],
+        str(reference),
+        PipelineConfig(**values).curation,
+        executor="ray",
+        ray_address=address,
+    )
     expected, actual = rows_by_id(reference / "deduped"), rows_by_id(output / "deduped")
-    assert actual.num_rows == read_run_summary(reference).step("dedup").rows_out > 0
+    assert actual.num_rows == resumed.step("dedup").rows_out > 0
     assert actual.column_names == expected.column_names
     assert actual.to_pylist() == expected.to_pylist()

@@ -1,4 +1,5 @@
-"""Every training recipe has its Prefect flow and deployment; the pretrain flow trains and then skips."""
+"""Every training recipe has its Prefect flow and deployment; the pretrain flow trains and then skips; the
+on-policy flows (ppo, grpo, rloo) train guarded policies that the evaluate flow then judges."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ from pathlib import Path
 import pytest
 import yaml
 
+from alignment.evaluate import EvaluateConfig
+from alignment.grpo import GRPOConfig
+from alignment.ppo import PPOConfig
 from alignment.pretrain import PretrainConfig
 from alignment.registry import TRAINING_RECIPES
-from flows.training_flows import TRAINING_FLOWS, pretrain_flow
+from alignment.rloo import RLOOConfig
+from flows.training_flows import TRAINING_FLOWS, evaluate_flow, pretrain_flow
 from stages.curation import curate
 from stages.tokenize.config import TokenizeConfig
 from stages.tokenize.run import run_tokenize
+from tests.alignment.rl_fixtures import PolitenessModels
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -44,3 +50,60 @@ def test_pretrain_flow_trains_then_skips(demo_corpus: Path, tmp_path: Path) -> N
     assert (tmp_path / "base" / "model.safetensors").is_file()
     again = pretrain_flow([str(tmp_path / "tokens")], str(tmp_path / "base"), config, executor="local")
     assert again["skipped"] and again["metrics"] == first["metrics"]
+
+
+def test_on_policy_flows_train_guarded_policies_and_evaluate_them(
+    politeness_models: PolitenessModels, tmp_path: Path
+) -> None:
+    """ppo, grpo and rloo as Prefect flows (a few steps each, the held-out reward model as the guard's judge),
+    then the evaluate flow on each policy; a rerun of a flow with the same inputs and config skips."""
+    models = politeness_models
+    shared = {
+        "model": str(models.sft_policy),
+        "reward_model": str(models.proxy_reward_model),
+        "eval_path": str(models.eval_prompts),
+        "eval_prompts": 8,
+        "max_completion_length": 8,
+        "reward_max_length": 64,
+        "guard": {"heldout_model": str(models.heldout_reward_model), "action": "warn"},
+    }
+    configs = {
+        "ppo": PPOConfig(
+            **shared, max_steps=2, rollout_batch_size=8, mini_batch_size=8, ppo_epochs=1, eval_every=1
+        ),
+        "grpo": GRPOConfig(
+            **shared, max_steps=2, batch_size=4, num_generations=2, eval_every=1, use_deepspeed=False
+        ),
+        "rloo": RLOOConfig(
+            **shared, max_steps=2, batch_size=4, num_generations=2, eval_every=1, use_deepspeed=False
+        ),
+    }
+    prompts = [str(models.train_prompts)]
+    for name, config in configs.items():
+        output = str(tmp_path / name)
+        trained = TRAINING_FLOWS[name](prompts, output, config, executor="local")
+        assert trained["stage"] == name and not trained["skipped"]
+        metrics = trained["metrics"]
+        assert metrics["algorithm"] == name and metrics["steps"] == 2
+        assert metrics["guard"] is not None and metrics["guard"]["action"] == "warn"
+        assert (tmp_path / name / "model.safetensors").is_file()
+        assert TRAINING_FLOWS[name](prompts, output, config, executor="local")["skipped"]
+
+        evaluation = evaluate_flow(
+            [str(models.eval_prompts)],
+            str(tmp_path / f"evaluate-{name}"),
+            EvaluateConfig(
+                policy=output,
+                reference=str(models.sft_policy),
+                reward_model=str(models.proxy_reward_model),
+                heldout_reward_model=str(models.heldout_reward_model),
+                split="all",
+                max_prompts=8,
+                samples_per_prompt=1,
+                max_new_tokens=8,
+                reward_max_length=64,
+            ),
+            executor="local",
+        )["metrics"]
+        assert evaluation["comparisons"] == 8 and 0 <= evaluation["win_rate"] <= 1
+        assert evaluation["kl_to_reference"] > 0 and "reward_hacking_flag" in evaluation

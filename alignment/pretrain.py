@@ -245,9 +245,12 @@ def token_loss_sum(engine: Any, input_ids: Any, position_ids: Any, labels: Any) 
     import torch.nn.functional as functional
 
     logits = engine(input_ids=input_ids, position_ids=position_ids, use_cache=False).logits
+    # Shift the labels, not the logits: slicing off the last position would copy the whole [batch, seq, vocab]
+    # tensor forward and backward (a third of a tiny model's step on the CPU, measured).
+    next_tokens = functional.pad(labels[:, 1:], (0, 1), value=IGNORE_INDEX)
     return functional.cross_entropy(
-        logits[:, :-1].reshape(-1, logits.shape[-1]).float(),
-        labels[:, 1:].reshape(-1),
+        logits.view(-1, logits.shape[-1]).float(),
+        next_tokens.reshape(-1),
         ignore_index=IGNORE_INDEX,
         reduction="sum",
     )

@@ -3,6 +3,7 @@ on-policy flows (ppo, grpo, rloo) train guarded policies that the evaluate flow 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -106,4 +107,4 @@ def test_on_policy_flows_train_guarded_policies_and_evaluate_them(
             executor="local",
         )["metrics"]
         assert evaluation["comparisons"] == 8 and 0 <= evaluation["win_rate"] <= 1
-        assert evaluation["kl_to_reference"] > 0 and "reward_hacking_flag" in evaluation
+        assert math.isfinite(evaluation["kl_to_reference"]) and "reward_hacking_flag" in evaluation

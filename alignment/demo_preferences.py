@@ -335,6 +335,8 @@ def run_demo_preferences(
     metrics: dict[str, Any] = {
         "rows_in": len(prompts),
         "rows_out": table.num_rows,
+        "unit_in": "prompts",  # what the pipeline's step summary counts
+        "unit_out": "pairs",
         "prompts": len(prompts),
         "prompts_with_pairs": len(set(map(prompt_key, table.column("prompt").to_pylist()))),
         "pairs": table.num_rows,

@@ -458,10 +458,11 @@ def run_evaluate(
             "heldout_reward_model": config.heldout_reward_model,
             "seconds": time.perf_counter() - started,
             "steps": 0,
-            "rows_in": len(
-                prompts
-            ),  # what a pipeline step summary counts: held-out prompts in, comparisons out
+            # what a pipeline step summary counts: held-out prompts in, comparisons out
+            "rows_in": len(prompts),
             "rows_out": len(rows),
+            "unit_in": "prompts",
+            "unit_out": "comparisons",
         }
     )
     return write_metrics(output, metrics)

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from alignment.preferences import PreferenceImport, import_preferences, split_train_eval
+from alignment.solo_process_group import ensure_solo_rendezvous
 
 METRICS_FILE = "metrics.json"
 
@@ -63,24 +62,6 @@ def merge_reports(imports: list[PreferenceImport]) -> dict[str, Any]:
     return merged
 
 
-def ensure_single_process_environment() -> None:
-    """The env vars accelerate's DeepSpeed path reads, for one process started outside any launcher."""
-    if "RANK" in os.environ:
-        return
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    os.environ.update(
-        {
-            "RANK": "0",
-            "WORLD_SIZE": "1",
-            "LOCAL_RANK": "0",
-            "MASTER_ADDR": "127.0.0.1",
-            "MASTER_PORT": str(port),
-        }
-    )
-
-
 def trainer_deepspeed_config(zero_stage: int, gradient_clipping: float) -> dict[str, Any]:
     """Our ZeRO template for a TRL trainer: batch keys left `"auto"` so the HF Trainer fills them from its args."""
     from alignment.deepspeed_config import deepspeed_template
@@ -98,7 +79,7 @@ def shared_trainer_arguments(config: Any, output: Path) -> dict[str, Any]:
 
     deepspeed = None
     if config.use_deepspeed:
-        ensure_single_process_environment()
+        ensure_solo_rendezvous()
         deepspeed = trainer_deepspeed_config(config.zero_stage, config.gradient_clipping)
     return {
         "output_dir": str(output / "_trainer"),

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -150,12 +148,9 @@ def ensure_process_group() -> tuple[int, int]:
     import torch.distributed as dist
 
     if not dist.is_initialized():
-        if "RANK" not in os.environ:
-            with socket.socket() as probe:
-                probe.bind(("127.0.0.1", 0))
-                port = probe.getsockname()[1]
-            os.environ.update({"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1"})
-            os.environ.setdefault("MASTER_PORT", str(port))
+        from alignment.solo_process_group import ensure_solo_rendezvous
+
+        ensure_solo_rendezvous()
         import torch
 
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")

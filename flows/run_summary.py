@@ -27,15 +27,25 @@ class StepSummary(BaseModel):
     skipped: bool
     fingerprint: str | None = None
     manifest_duration_s: float | None = None
+    unit_in: str = "rows"
+    """What `rows_in` counts: dataset rows for a data stage; `steps` for training, `prompts` for preferences and
+    evaluate. Only steps counting rows in and out belong in a filter funnel."""
+    unit_out: str = "rows"
 
     @property
     def rows_dropped(self) -> int:
         return sum(self.dropped.values())
 
+    @property
+    def counts_rows(self) -> bool:
+        return self.unit_in == self.unit_out == "rows"
+
     def describe(self) -> str:
         dropped = ", ".join(f"{reason}={count}" for reason, count in sorted(self.dropped.items())) or "none"
         how = "skipped, output already complete" if self.skipped else f"{self.seconds:.1f}s"
-        return f"{self.stage}: {self.rows_in} in → {self.rows_out} out ({how}); dropped: {dropped}"
+        if self.counts_rows:
+            return f"{self.stage}: {self.rows_in} in → {self.rows_out} out ({how}); dropped: {dropped}"
+        return f"{self.stage}: {self.rows_in} {self.unit_in} → {self.rows_out} {self.unit_out} ({how})"
 
 
 class RunSummary(BaseModel):

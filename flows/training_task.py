@@ -57,6 +57,8 @@ class TrainingOutcome(BaseModel):
             rows_out=int(self.metrics.get("rows_out", self.metrics.get("steps", 0))),
             seconds=self.seconds,
             skipped=self.skipped,
+            unit_in=str(self.metrics.get("unit_in", "steps")),
+            unit_out=str(self.metrics.get("unit_out", "steps")),
         )
 
 

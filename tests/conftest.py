@@ -1,10 +1,13 @@
-"""Shared fixtures: one real local Ray cluster per test session, and a small demo corpus."""
+"""Shared fixtures: one real local Ray cluster and one real Prefect API per test session, a small demo corpus,
+and one finished tiny pipeline run that the pipeline and report tests both read."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,3 +44,34 @@ def demo_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("demo-corpus")
     generate_demo_corpus(directory, 1500, seed=7)
     return directory
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[None]:
+    """Prefect's own test harness: a temporary API server subprocess on a throwaway SQLite database."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@dataclass(frozen=True)
+class TinyPipelineRun:
+    run_dir: Path
+    flow_run_id: Any
+    result: dict[str, Any]
+    config: Any  # the PipelineConfig it ran with
+
+
+@pytest.fixture(scope="session")
+def tiny_pipeline_run(prefect_api: None, tmp_path_factory: pytest.TempPathFactory) -> TinyPipelineRun:
+    """The whole pipeline once per session on 80 demo documents, every training step a few steps of the tiny
+    model (`tests.tiny_pipeline`), in this process: what the pipeline and the run-report tests check."""
+    from flows.pipeline import pipeline_flow
+    from flows.pipeline_config import PipelineConfig
+    from tests.tiny_pipeline import TINY_TRAINING
+
+    run_dir = tmp_path_factory.mktemp("tiny-pipeline")
+    config = PipelineConfig(demo_docs=80, seed=3, executor="local", **TINY_TRAINING)
+    state = pipeline_flow(output=str(run_dir), config=config, return_state=True)
+    return TinyPipelineRun(run_dir, state.state_details.flow_run_id, state.result(), config)

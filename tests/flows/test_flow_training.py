@@ -3,18 +3,22 @@ on-policy flows (ppo, grpo, rloo) train guarded policies that the evaluate flow 
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import pytest
 import yaml
 
+from alignment.dpo import DPOConfig
 from alignment.evaluate import EvaluateConfig
 from alignment.grpo import GRPOConfig
 from alignment.ppo import PPOConfig
 from alignment.pretrain import PretrainConfig
 from alignment.registry import TRAINING_RECIPES
+from alignment.reward import RewardModelConfig
 from alignment.rloo import RLOOConfig
+from alignment.sft import SFTRecipeConfig
 from flows.training_flows import TRAINING_FLOWS, evaluate_flow, pretrain_flow
 from stages.curation import curate
 from stages.tokenize.config import TokenizeConfig
@@ -108,3 +112,36 @@ def test_on_policy_flows_train_guarded_policies_and_evaluate_them(
         )["metrics"]
         assert evaluation["comparisons"] == 8 and 0 <= evaluation["win_rate"] <= 1
         assert math.isfinite(evaluation["kl_to_reference"]) and "reward_hacking_flag" in evaluation
+
+
+def test_sft_reward_and_dpo_flows_train_and_skip(politeness_models: PolitenessModels, tmp_path: Path) -> None:
+    """The preference-era flows on the politeness task, a few steps each: a checkpoint and metrics, then a skip."""
+    pairs = [json.loads(line) for line in politeness_models.train_prompts.read_text().splitlines() if line]
+    sft_examples = tmp_path / "sft.jsonl"
+    sft_examples.write_text(
+        "".join(json.dumps({"prompt": row["prompt"], "completion": row["chosen"]}) + "\n" for row in pairs)
+    )
+    model = str(politeness_models.sft_policy)
+    tiny = {"max_length": 64, "use_deepspeed": False, "max_steps": 2, "batch_size": 4, "eval_fraction": 0.25}
+    runs = {
+        "sft": (
+            SFTRecipeConfig(
+                model=model,
+                max_steps=2,
+                micro_batch_size=2,
+                max_length=64,
+                eval_fraction=0.1,
+                deepspeed="never",
+            ),
+            [str(sft_examples)],
+        ),
+        "reward": (RewardModelConfig(model=model, **tiny), [str(politeness_models.train_prompts)]),
+        "dpo": (DPOConfig(model=model, **tiny), [str(politeness_models.train_prompts)]),
+    }
+    for name, (config, inputs) in runs.items():
+        output = str(tmp_path / name)
+        trained = TRAINING_FLOWS[name](inputs, output, config, executor="local")
+        assert trained["stage"] == name and not trained["skipped"] and trained["metrics"]["steps"] == 2
+        assert (tmp_path / name / "model.safetensors").is_file()
+        assert json.loads((tmp_path / name / "metrics.json").read_text())["steps"] == 2
+        assert TRAINING_FLOWS[name](inputs, output, config, executor="local")["skipped"]

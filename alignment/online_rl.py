@@ -43,7 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from alignment.preference_training import shared_trainer_arguments, write_metrics
 from alignment.preferences import prompt_key
 from alignment.prompts import PromptSplit, load_prompts
-from alignment.reward_guard import RewardHackingGuardConfig
+from alignment.reward_guard import RewardHackingGuardConfig, describe_guard
 
 Message = dict[str, str]
 
@@ -373,19 +373,7 @@ def run_online_worker(
 
 def describe_online_rl(metrics: dict[str, Any]) -> str:
     """One line for the CLI."""
-    guard = metrics.get("guard")
-    guarded = ""
-    if guard is not None:
-        guarded = (
-            f", guard fired at step {guard['fired_at_step']} ({guard['action']})"
-            if guard["fired"]
-            else ", guard quiet"
-        )
-        if "eval_heldout_reward_after" in metrics:
-            guarded += (
-                f", held-out RM {metrics['eval_heldout_reward_before']:.3f} → "
-                f"{metrics['eval_heldout_reward_after']:.3f}"
-            )
+    guarded = describe_guard(metrics)
     return (
         f"{metrics['algorithm']}: {metrics['steps']} steps, "
         f"eval reward {metrics['eval_reward_before']:.3f} → {metrics['eval_reward_after']:.3f}, "

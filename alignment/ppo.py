@@ -53,7 +53,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from alignment.preference_training import METRICS_FILE
 from alignment.preferences import prompt_key
 from alignment.prompts import PromptSplit, load_prompts
-from alignment.reward_guard import RewardHackingGuard, RewardHackingGuardConfig
+from alignment.reward_guard import RewardHackingGuard, RewardHackingGuardConfig, describe_guard
 
 Message = dict[str, str]
 DEEPSPEED_DIR = "_deepspeed"
@@ -766,15 +766,7 @@ def write_metrics(
 
 def describe_ppo(metrics: dict[str, Any]) -> str:
     """One line for the CLI: steps, the held-out evaluation before/after, KL against its target, the guard."""
-    guard = metrics.get("guard")
-    guarded = ""
-    if guard is not None:
-        guarded = f", guard fired at step {guard['fired_at_step']}" if guard["fired"] else ", guard quiet"
-        if metrics.get("eval_heldout_reward_after") is not None:
-            guarded += (
-                f" (held-out RM {metrics['eval_heldout_reward_before']:.3f} → "
-                f"{metrics['eval_heldout_reward_after']:.3f})"
-            )
+    guarded = describe_guard(metrics)
     target = f" (target {metrics['target_kl']})" if metrics.get("target_kl") is not None else ""
     return (
         f"ppo: {metrics['steps']} steps, eval reward {metrics['eval_reward_before']:.3f} → "

@@ -140,3 +140,21 @@ class RewardHackingGuard:
 def _spread(scores: np.ndarray) -> float:
     """The standard deviation of a batch's scores, floored so a constant first batch cannot divide by zero."""
     return max(float(scores.std()), 1e-3)
+
+
+def describe_guard(metrics: dict[str, Any]) -> str:
+    """The guard's part of a recipe's one-line CLI summary (PPO, GRPO, RLOO): empty without a guard."""
+    guard = metrics.get("guard")
+    if guard is None:
+        return ""
+    described = (
+        f", guard fired at step {guard['fired_at_step']} ({guard['action']})"
+        if guard["fired"]
+        else ", guard quiet"
+    )
+    if metrics.get("eval_heldout_reward_after") is not None:
+        described += (
+            f", held-out RM {metrics['eval_heldout_reward_before']:.3f} → "
+            f"{metrics['eval_heldout_reward_after']:.3f}"
+        )
+    return described

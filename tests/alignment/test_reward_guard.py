@@ -149,3 +149,16 @@ def test_mismatched_or_empty_batches_are_refused() -> None:
         guard.observe(0, np.zeros(3), np.zeros(4))
     with pytest.raises(ValueError, match="matching non-empty"):
         guard.observe(0, np.zeros(0), np.zeros(0))
+
+
+def test_the_cli_line_names_the_guards_verdict_and_the_held_out_scores() -> None:
+    from alignment.reward_guard import describe_guard
+
+    assert describe_guard({"guard": None}) == ""
+    quiet = {"guard": {"fired": False}, "eval_heldout_reward_before": 0.1, "eval_heldout_reward_after": 0.5}
+    assert describe_guard(quiet) == ", guard quiet, held-out RM 0.100 → 0.500"
+    fired = {
+        "guard": {"fired": True, "fired_at_step": 6, "action": "stop"},
+        "eval_heldout_reward_after": None,
+    }
+    assert describe_guard(fired) == ", guard fired at step 6 (stop)"

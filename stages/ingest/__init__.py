@@ -1,4 +1,4 @@
-"""Ingest: raw inputs (JSONL, JSON, Parquet, WARC, WET) to the canonical document table, with a reason per reject.
+"""Ingest: raw inputs (JSONL, JSON, Parquet, WARC, WET, ARC) to the canonical document table, a reason per reject.
 
 `plan_shards` and `read_shard` do the I/O; `IngestStage.process_batch` is the pure, parallel parsing half.
 """

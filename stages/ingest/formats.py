@@ -19,12 +19,14 @@ KNOWN_SUFFIXES: dict[str, tuple[InputFormat, Compression | None]] = {
     ".json.gz": ("json", "gzip"),
     ".json.zst": ("json", "zstd"),
     ".warc.gz": ("warc", "gzip"),
+    ".arc.gz": ("warc", "gzip"),  # ARC, WARC's predecessor: the WARC reader reads it with warcio
     ".wet.gz": ("wet", "gzip"),
     ".jsonl": ("jsonl", None),
     ".ndjson": ("jsonl", None),
     ".json": ("json", None),
     ".parquet": ("parquet", None),
     ".warc": ("warc", None),
+    ".arc": ("warc", None),
     ".wet": ("wet", None),
 }
 COMPRESSION_SUFFIXES: dict[str, Compression] = {".gz": "gzip", ".zst": "zstd"}

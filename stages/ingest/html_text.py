@@ -5,26 +5,11 @@ Both keep paragraph breaks, which the line-based quality filters of the clean st
 
 from __future__ import annotations
 
-import codecs
 from collections.abc import Callable
 
 from resiliparse.extract.html2text import extract_plain_text
-from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 
 from stages.ingest.config import HtmlExtractor
-
-
-def decode_html(html: bytes, charset: str | None) -> str:
-    """The page as text: the HTTP charset when it names a real codec, else the <meta> tag or detection."""
-    encoding = None
-    if charset:
-        try:
-            encoding = codecs.lookup(charset).name
-        except LookupError:
-            encoding = None
-    if encoding is None:
-        encoding = detect_encoding(html, from_html_meta=True)
-    return bytes_to_str(html, encoding, errors="replace")
 
 
 def resiliparse_main_text(html: str) -> str:
@@ -52,5 +37,6 @@ EXTRACTORS: dict[HtmlExtractor, Callable[[str], str]] = {
 }
 
 
-def extract_main_text(html: bytes, charset: str | None, extractor: HtmlExtractor) -> str:
-    return EXTRACTORS[extractor](decode_html(html, charset))
+def extract_main_text(html: str, extractor: HtmlExtractor) -> str:
+    """The main text of a decoded page (see `charsets.decode_html` for the bytes-to-text step)."""
+    return EXTRACTORS[extractor](html)

@@ -46,11 +46,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from alignment.preference_training import write_metrics
 from alignment.preferences import PREFERENCE_SCHEMA, pair_id, prompt_key, split_train_eval
 from alignment.sft_data import TITLE_PROMPT, TOPIC_PROMPT, load_sft_splits
+from stages.core.config_loading import StrictConfig
 
 SOURCE = "demo-sft-samples"
 RULE_VERSION = "demo-rule-v1"
@@ -67,10 +68,8 @@ _TOPIC_PREFIX = TOPIC_PROMPT.split("{excerpt}")[0]
 _TITLE_PREFIX = TITLE_PROMPT.split("{excerpt}")[0]
 
 
-class DemoPreferencesConfig(BaseModel):
+class DemoPreferencesConfig(StrictConfig):
     """One demo-preference run; the `preferences:` YAML section and `--set` keys."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     model: str | None = None  # the SFT checkpoint to sample from (the pipeline sets its own)
     prompt_split: Literal["train", "eval", "all"] = "train"  # which demo SFT prompts (see module docstring)

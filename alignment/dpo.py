@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from alignment.preference_training import (
     load_preference_splits,
@@ -30,6 +30,7 @@ from alignment.preference_training import (
 )
 from alignment.preferences import conversation, to_trl_conversational
 from alignment.training_log import log_forwarding_callback
+from stages.core.config_loading import StrictConfig
 
 REPORTED_METRICS = {
     "rewards/chosen": "reward_chosen",
@@ -40,10 +41,8 @@ REPORTED_METRICS = {
 }
 
 
-class DPOConfig(BaseModel):
+class DPOConfig(StrictConfig):
     """One DPO run; the `dpo:` YAML section and `--set` keys."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     model: str | None = None  # base/SFT HF checkpoint dir; None: the `preset` with a tokenizer trained here
     preset: str = "tiny"

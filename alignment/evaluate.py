@@ -33,21 +33,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from alignment.preference_training import write_metrics
 from alignment.preferences import prompt_key
 from alignment.prompts import PromptSplit, load_prompts
+from stages.core.config_loading import StrictConfig
 
 SAMPLES_FILE = "samples.jsonl"
 REFERENCE_SEED_OFFSET = 1_000_003  # the reference's sampling stream, apart from the policy's
 Message = dict[str, str]
 
 
-class EvaluateConfig(BaseModel):
+class EvaluateConfig(StrictConfig):
     """One evaluation; the `evaluate:` YAML section and `--set` keys."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     policy: str | None = None  # HF dir of the aligned policy
     reference: str | None = None  # HF dir of the SFT model: the win-rate's baseline and the KL's reference

@@ -11,15 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from stages.core.config_loading import StrictConfig
 
 PRESETS_PATH = Path(__file__).resolve().parents[1] / "configs" / "models.yaml"
 
 
-class ModelPreset(BaseModel):
+class ModelPreset(StrictConfig):
     """A Llama geometry; the vocabulary size is not part of it (the tokenizer decides)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     hidden_size: int = Field(ge=8)
     num_hidden_layers: int = Field(ge=1)

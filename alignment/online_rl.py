@@ -38,20 +38,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from alignment.preference_training import shared_trainer_arguments, write_metrics
 from alignment.preferences import prompt_key
 from alignment.prompts import PromptSplit, load_prompts
 from alignment.reward_guard import RewardHackingGuardConfig, describe_guard
+from stages.core.config_loading import StrictConfig
 
 Message = dict[str, str]
 
 
-class OnlineRLConfig(BaseModel):
+class OnlineRLConfig(StrictConfig):
     """The fields GRPO and RLOO share (their `grpo:` / `rloo:` YAML sections and `--set` keys)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     model: str | None = None  # the SFT HF checkpoint dir: the starting policy and the KL reference
     reward_model: str | None = None  # the reward model the policy is trained on (`lmforge stage reward`)

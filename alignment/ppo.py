@@ -48,12 +48,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from alignment.preference_training import METRICS_FILE
 from alignment.preferences import prompt_key
 from alignment.prompts import PromptSplit, load_prompts
 from alignment.reward_guard import RewardHackingGuard, RewardHackingGuardConfig, describe_guard
+from stages.core.config_loading import StrictConfig
 
 Message = dict[str, str]
 DEEPSPEED_DIR = "_deepspeed"
@@ -61,10 +62,8 @@ HELDOUT_PEAK_DIR = "_heldout_peak"
 CRITIC_DIR = "critic"
 
 
-class PPOConfig(BaseModel):
+class PPOConfig(StrictConfig):
     """One PPO run; the `ppo:` YAML section and `--set` keys. Batch sizes are totals over all workers."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     model: str | None = None  # the SFT HF checkpoint: the starting policy and the frozen reference
     reward_model: str | None = None  # the (proxy) reward model the policy is trained on

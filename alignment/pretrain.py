@@ -25,17 +25,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from stages.core.config_loading import StrictConfig
 
 DEEPSPEED_DIR = "_deepspeed"
 METRICS_FILE = "metrics.json"
 IGNORE_INDEX = -100
 
 
-class PretrainConfig(BaseModel):
+class PretrainConfig(StrictConfig):
     """Everything one pretraining run needs; the YAML presets' `pretrain:` section and `--set` keys."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     model: str = "tiny"  # a preset of configs/models.yaml, or a local HF checkpoint directory
     model_presets: str | None = None  # another presets YAML

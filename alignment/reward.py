@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from alignment.preference_training import (
     load_preference_splits,
@@ -31,12 +31,11 @@ from alignment.preference_training import (
 )
 from alignment.preferences import conversation
 from alignment.training_log import log_forwarding_callback
+from stages.core.config_loading import StrictConfig
 
 
-class RewardModelConfig(BaseModel):
+class RewardModelConfig(StrictConfig):
     """One reward-model run; the `reward:` YAML section and `--set` keys."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     model: str | None = None  # base/SFT HF checkpoint dir; None: the `preset` with a tokenizer trained here
     preset: str = "tiny"  # a preset of configs/models.yaml, used when `model` is None

@@ -24,15 +24,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from stages.core.config_loading import StrictConfig
 
 GuardAction = Literal["stop", "warn"]
 
 
-class RewardHackingGuardConfig(BaseModel):
+class RewardHackingGuardConfig(StrictConfig):
     """The `guard:` section of the PPO / GRPO / RLOO configs."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
     heldout_model: str | None = None  # the second reward model (trained on the disjoint half); None: no guard

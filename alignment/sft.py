@@ -30,18 +30,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from alignment.sft_data import SFTSplits, load_sft_splits
 from alignment.training_log import log_forwarding_callback
+from stages.core.config_loading import StrictConfig
 
 METRICS_FILE = "metrics.json"
 
 
-class SFTRecipeConfig(BaseModel):
+class SFTRecipeConfig(StrictConfig):
     """Everything one SFT run needs; the keys of `configs/sft-*.yaml` and of `--set`."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     model: str = (
         "tiny"  # a local HF checkpoint dir (e.g. a pretrain output), or a preset of configs/models.yaml

@@ -12,9 +12,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
+
+from stages.core.config_loading import StrictConfig
 
 BOS_TOKEN = "<|bos|>"
 EOS_TOKEN = "<|eos|>"
@@ -41,10 +43,8 @@ CHAT_TEMPLATE = (
 )
 
 
-class TokenizerConfig(BaseModel):
+class TokenizerConfig(StrictConfig):
     """How the BPE vocabulary is learnt; `max_documents` caps the sample read from the dataset."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     vocab_size: int = Field(default=4096, ge=len(SPECIAL_TOKENS) + 256)
     min_frequency: int = Field(default=2, ge=1)

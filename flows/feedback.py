@@ -38,12 +38,13 @@ from typing import Any, Literal
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from alignment.dpo import DPOConfig
 from alignment.evaluate import EvaluateConfig
 from alignment.reward import RewardModelConfig
 from flows.training_task import TrainingOutcome, run_training
+from stages.core.config_loading import StrictConfig
 from stages.core.runner import Executor
 
 SUMMARY_FILE = "feedback_summary.json"
@@ -52,10 +53,8 @@ PAIRS_REPORT_FILE = "pairs_report.json"
 LABELS_FILE = "labels.jsonl"
 
 
-class FeedbackConfig(BaseModel):
+class FeedbackConfig(StrictConfig):
     """One feedback run; the flow's `config` parameter (a form in the Prefect UI)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     database_url: str | None = None  # the labeling service's database; None: sqlite in OUTPUT/labels.sqlite
     sft_model: str | None = None  # the SFT checkpoint: the first policy, the baseline, every RM's start

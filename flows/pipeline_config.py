@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from alignment.demo_preferences import DemoPreferencesConfig
 from alignment.dpo import DPOConfig
@@ -32,8 +32,6 @@ AlignmentMethod = Literal["dpo", "ppo", "grpo", "rloo"]
 class PipelineConfig(CurationConfig):
     """The curation sections (`ingest`, `clean`, `dedup`, `label`: inherited, so a new curation stage joins by
     itself) plus the run's own settings."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     demo_docs: int = Field(
         3000, gt=0, description="documents of the built-in demo corpus (used when no input)"

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from stages.clean.config import CleanConfig
+from stages.core.config_loading import StrictConfig
 from stages.core.manifest import Manifest
 from stages.core.runner import Executor
 from stages.dedup.config import DedupConfig
@@ -17,10 +18,8 @@ from stages.label.config import LabelConfig
 from stages.registry import CURATION_ORDER, CURATION_OUTPUTS, DATA_STAGES
 
 
-class CurationConfig(BaseModel):
+class CurationConfig(StrictConfig):
     """One section per curation stage, as in the YAML presets (`ingest:`, `clean:`, `dedup:`, `label:`)."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
 
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     clean: CleanConfig = Field(default_factory=CleanConfig)

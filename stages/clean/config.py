@@ -9,36 +9,54 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from stages.core.config_loading import StrictConfig
 from stages.core.stage import StageConfig
 
 DEFAULT_LANGUAGES = ("en", "de", "fr", "es", "it", "pt", "nl", "pl", "ru", "zh", "ja", "ar")
 
 
-class FilterConfig(BaseModel):
+class FilterConfig(StrictConfig):
     """Base of each filter's settings: strict and immutable like the stage config itself."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = True
+    enabled: bool = Field(True, description="false: this step is skipped")
 
 
 class NormalizationConfig(FilterConfig):
     """Unicode repair and whitespace tidying; it rewrites text and never drops a document."""
 
-    fix_mojibake: bool = True
-    unicode_form: Literal["NFC", "NFKC"] = "NFC"
-    remove_control_characters: bool = True
-    tidy_whitespace: bool = True
+    fix_mojibake: bool = Field(
+        True,
+        description="repair mojibake and other encoding damage with ftfy (false: Unicode normalisation only)",
+    )
+    unicode_form: Literal["NFC", "NFKC"] = Field("NFC", description="Unicode normalisation form of the text")
+    remove_control_characters: bool = Field(
+        True,
+        description="delete control characters and invisible word-splitting ones (zero-width space, soft "
+        "hyphen, BOM); tab and newline stay",
+    )
+    tidy_whitespace: bool = Field(
+        True,
+        description="unify line breaks, collapse runs of spaces, keep at most one blank line between "
+        "paragraphs, strip both ends",
+    )
 
 
 class DomainBlocklistConfig(FilterConfig):
     """Drop documents whose URL host is, or is a subdomain of, a blocked domain."""
 
-    domains: list[str] = Field(default_factory=list)
-    use_builtin_list: bool = True
-    domains_file: Path | None = None
+    domains: list[str] = Field(
+        default_factory=list,
+        description="more blocked domains: a URL host equal to one, or a subdomain of one, drops the document"
+        " (blocklist:domain)",
+    )
+    use_builtin_list: bool = Field(
+        True, description="also block the domains of the built-in list (stages/clean/blocked_domains.txt)"
+    )
+    domains_file: Path | None = Field(
+        None, description="a file of more blocked domains, one per line (`#` comments allowed)"
+    )
 
     @field_validator("domains")
     @classmethod
@@ -49,11 +67,28 @@ class DomainBlocklistConfig(FilterConfig):
 class LanguageConfig(FilterConfig):
     """Language identification with lingua over a fixed candidate set, then an allow-list and a confidence floor."""
 
-    candidate_languages: list[str] = Field(default_factory=lambda: list(DEFAULT_LANGUAGES))
-    allowed_languages: list[str] = Field(default_factory=lambda: ["en"])
-    min_confidence: float = Field(default=0.65, ge=0.0, le=1.0)
-    max_characters: int = Field(default=2000, gt=0)
-    low_accuracy_mode: bool = False
+    candidate_languages: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_LANGUAGES),
+        description="ISO 639-1 codes of the languages lingua chooses among",
+    )
+    allowed_languages: list[str] = Field(
+        default_factory=lambda: ["en"],
+        description="ISO 639-1 codes of the languages kept (among candidate_languages); others are dropped as"
+        " language:not_allowed",
+    )
+    min_confidence: float = Field(
+        default=0.65,
+        ge=0.0,
+        le=1.0,
+        description="lingua confidence of the best language below which a document is dropped as "
+        "language:low_confidence",
+    )
+    max_characters: int = Field(
+        default=2000, gt=0, description="characters from the start of the text that language detection reads"
+    )
+    low_accuracy_mode: bool = Field(
+        False, description="lingua's low-accuracy mode: faster and lighter, less reliable on short texts"
+    )
 
     @field_validator("candidate_languages", "allowed_languages")
     @classmethod
@@ -79,30 +114,58 @@ class LanguageConfig(FilterConfig):
 class GopherQualityConfig(FilterConfig):
     """Gopher's quality heuristics (Rae et al. 2021, appendix A1)."""
 
-    min_words: int = 50
-    max_words: int = 100_000
-    min_mean_word_length: float = 3.0
-    max_mean_word_length: float = 10.0
-    max_symbol_word_ratio: float = 0.1
-    max_bullet_line_fraction: float = 0.9
-    max_ellipsis_line_fraction: float = 0.3
-    min_alpha_word_fraction: float = 0.8
-    min_stop_words: int = 2
+    min_words: int = Field(50, description="fewer words: dropped as gopher_quality:too_few_words")
+    max_words: int = Field(100_000, description="more words: dropped as gopher_quality:too_many_words")
+    min_mean_word_length: float = Field(
+        3.0, description="shorter mean word length (characters): dropped as gopher_quality:mean_word_length"
+    )
+    max_mean_word_length: float = Field(
+        10.0, description="longer mean word length (characters): dropped as gopher_quality:mean_word_length"
+    )
+    max_symbol_word_ratio: float = Field(
+        0.1, description="largest ratio to the word count of `#` symbols, and of ellipses"
+    )
+    max_bullet_line_fraction: float = Field(
+        0.9, description="largest fraction of non-empty lines that start with a bullet"
+    )
+    max_ellipsis_line_fraction: float = Field(
+        0.3, description="largest fraction of non-empty lines that end with an ellipsis"
+    )
+    min_alpha_word_fraction: float = Field(
+        0.8, description="smallest fraction of whitespace-separated tokens that contain a letter"
+    )
+    min_stop_words: int = Field(
+        2, description="fewest occurrences of stop_words a document needs (0: no check)"
+    )
     stop_words: list[str] = Field(
-        default_factory=lambda: ["the", "be", "to", "of", "and", "that", "have", "with"]
+        default_factory=lambda: ["the", "be", "to", "of", "and", "that", "have", "with"],
+        description="the words min_stop_words counts",
     )
 
 
 class GopherRepetitionConfig(FilterConfig):
     """Gopher's repetition heuristics (table A1): repeated lines, paragraphs and n-grams."""
 
-    max_duplicate_line_fraction: float = 0.3
-    max_duplicate_paragraph_fraction: float = 0.3
-    max_duplicate_line_char_fraction: float = 0.2
-    max_duplicate_paragraph_char_fraction: float = 0.2
-    max_top_ngram_char_fraction: dict[int, float] = Field(default_factory=lambda: {2: 0.20, 3: 0.18, 4: 0.16})
+    max_duplicate_line_fraction: float = Field(
+        0.3, description="largest fraction of non-empty lines that repeat an earlier line"
+    )
+    max_duplicate_paragraph_fraction: float = Field(
+        0.3, description="largest fraction of paragraphs that repeat an earlier paragraph"
+    )
+    max_duplicate_line_char_fraction: float = Field(
+        0.2, description="largest share of the text's characters in repeated lines"
+    )
+    max_duplicate_paragraph_char_fraction: float = Field(
+        0.2, description="largest share of the text's characters in repeated paragraphs"
+    )
+    max_top_ngram_char_fraction: dict[int, float] = Field(
+        default_factory=lambda: {2: 0.20, 3: 0.18, 4: 0.16},
+        description="by n: largest share of the text's characters in the most frequent repeated word n-gram "
+        "(times its count)",
+    )
     max_duplicate_ngram_char_fraction: dict[int, float] = Field(
-        default_factory=lambda: {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
+        default_factory=lambda: {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10},
+        description="by n: largest share of the text's characters in repeated word n-grams",
     )
 
     @field_validator("max_top_ngram_char_fraction", "max_duplicate_ngram_char_fraction")
@@ -117,44 +180,76 @@ class GopherRepetitionConfig(FilterConfig):
 class C4Config(FilterConfig):
     """C4's line removals and whole-page drops (Raffel et al. 2020, and tfds `c4_utils.clean_page`)."""
 
-    remove_javascript_lines: bool = True
-    remove_lines_without_terminal_punctuation: bool = True
-    remove_policy_lines: bool = True
-    remove_citations: bool = True
-    min_words_per_line: int = 3
-    max_word_length: int = 1000
-    drop_lorem_ipsum: bool = True
-    drop_curly_bracket: bool = True
-    min_sentences: int = 3
+    remove_javascript_lines: bool = Field(True, description="remove lines that mention javascript")
+    remove_lines_without_terminal_punctuation: bool = Field(
+        True, description="remove lines that do not end in terminal punctuation, or end in an ellipsis"
+    )
+    remove_policy_lines: bool = Field(
+        True, description="remove lines that mention terms of use, a privacy or cookie policy, or cookies"
+    )
+    remove_citations: bool = Field(
+        True, description="strip citation markers such as [1], [edit], [citation needed] from lines"
+    )
+    min_words_per_line: int = Field(3, description="remove lines with fewer words (0: no limit)")
+    max_word_length: int = Field(
+        1000, description="remove lines with a word longer than this many characters (0: no limit)"
+    )
+    drop_lorem_ipsum: bool = Field(
+        True, description="drop the page when a remaining line contains 'lorem ipsum' (c4:lorem_ipsum)"
+    )
+    drop_curly_bracket: bool = Field(
+        True, description="drop the page when a remaining line contains '{' (c4:curly_bracket)"
+    )
+    min_sentences: int = Field(
+        3, description="drop the page when its remaining lines hold fewer sentences (c4:too_few_sentences)"
+    )
 
 
 class FineWebConfig(FilterConfig):
     """FineWeb's extra line-level quality rules (Penedo et al. 2024)."""
 
-    min_line_punctuation_fraction: float = 0.12
-    max_duplicate_line_char_fraction: float = 0.1
-    max_short_line_fraction: float = 0.67
-    short_line_max_characters: int = 30
+    min_line_punctuation_fraction: float = Field(
+        0.12, description="smallest fraction of non-empty lines that end in punctuation"
+    )
+    max_duplicate_line_char_fraction: float = Field(
+        0.1, description="largest share of the lines' characters in lines that repeat an earlier one"
+    )
+    max_short_line_fraction: float = Field(
+        0.67, description="largest fraction of non-empty lines that are short"
+    )
+    short_line_max_characters: int = Field(30, description="a line of at most this many characters is short")
 
 
 class ToxicityConfig(FilterConfig):
     """Drop documents dense in words from a plain word list (built-in, plus extra words or a file)."""
 
-    max_toxic_word_fraction: float = 0.01
-    max_toxic_words: int = 10
-    use_builtin_list: bool = True
-    extra_words: list[str] = Field(default_factory=list)
-    words_file: Path | None = None
+    max_toxic_word_fraction: float = Field(
+        0.01,
+        description="listed words making up at least this fraction of the words drop the document "
+        "(toxicity:word_list)",
+    )
+    max_toxic_words: int = Field(10, description="so does at least this many occurrences of listed words")
+    use_builtin_list: bool = Field(
+        True, description="list the words of the built-in list (stages/clean/toxic_words.txt)"
+    )
+    extra_words: list[str] = Field(default_factory=list, description="more words to list")
+    words_file: Path | None = Field(
+        None, description="a file of more words to list, one per line (`#` comments allowed)"
+    )
 
 
 class PiiConfig(FilterConfig):
     """Which PII kinds to replace by placeholders; redaction rewrites text and never drops a document."""
 
-    emails: bool = True
-    phone_numbers: bool = True
-    ip_addresses: bool = True
-    credit_cards: bool = True
-    api_keys: bool = True
+    emails: bool = Field(True, description="replace e-mail addresses by <EMAIL>")
+    phone_numbers: bool = Field(True, description="replace phone numbers by <PHONE>")
+    ip_addresses: bool = Field(True, description="replace IPv4 and IPv6 addresses by <IP_ADDRESS>")
+    credit_cards: bool = Field(
+        True, description="replace card numbers that pass the Luhn check by <CREDIT_CARD>"
+    )
+    api_keys: bool = Field(
+        True, description="replace API keys (AWS, GitHub, Slack, OpenAI-style, Google) by <API_KEY>"
+    )
 
 
 class CleanConfig(StageConfig):

@@ -12,16 +12,15 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict
+
+from stages.core.config_loading import StrictConfig
 
 REASON_COLUMN = "reason"
 REASON_DETAIL_COLUMN = "reason_detail"
 
 
-class StageConfig(BaseModel):
+class StageConfig(StrictConfig):
     """Base of every stage's config: strict (a misspelt key is an error, not a silent default)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 @dataclass(frozen=True)

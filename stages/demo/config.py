@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from stages.core.config_loading import StrictConfig
 
 KIND_CLEAN = "clean"
 KIND_PII = "pii"
@@ -20,10 +22,8 @@ DROP_KINDS: tuple[str, ...] = (KIND_BOILERPLATE, KIND_SPAM, KIND_LOREM, KIND_NON
 ALL_KINDS: tuple[str, ...] = (KIND_CLEAN, KIND_PII, *DERIVED_KINDS, *DROP_KINDS)
 
 
-class DemoCorpusConfig(BaseModel):
+class DemoCorpusConfig(StrictConfig):
     """Shares of each kind of document; whatever is left over is clean original documents (~70% by default)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     exact_duplicate_share: float = Field(0.02, ge=0, le=1)
     normalised_duplicate_share: float = Field(0.02, ge=0, le=1)

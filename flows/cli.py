@@ -1,4 +1,6 @@
-"""`lmforge`: the command line. Users' scripts rely on it: bad paths and configs exit 2 with a one-line error."""
+"""`lmforge`: the command line. Users' scripts rely on it: anything a user can fix exits 2 with one line
+(`lmforge: error: ...`), a result that keeps nothing exits 3, Ctrl-C exits 130 saying what is kept, and an
+internal error prints one line naming the log file that holds its traceback."""
 
 from __future__ import annotations
 
@@ -9,12 +11,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from stages.core.errors import UserError
 from stages.core.manifest import Manifest
 
+EXIT_INTERNAL = 1
 EXIT_USAGE = 2
+EXIT_EMPTY = 3
+EXIT_INTERRUPTED = 130
 
 
-class UsageError(Exception):
+class UsageError(UserError):
     """Anything the user can fix: a bad path, a bad config, a bad input. Printed on one line, exit 2."""
 
 
@@ -27,15 +33,32 @@ def print_stage_done(name: str, manifest: Manifest) -> None:
     print(describe_manifest(name, manifest), flush=True)
 
 
-def command_stage(arguments: argparse.Namespace) -> None:
-    from alignment.registry import TRAINING_RECIPES, describe_metrics
-    from stages.core.config_loading import load_config
-    from stages.registry import DATA_STAGES
+def existing_inputs(paths: list[str]) -> list[Path]:
+    inputs = [Path(path) for path in paths]
+    for path in inputs:
+        if not path.exists():
+            raise UsageError(f"input path does not exist: {path}")
+    return inputs
 
-    stage: Any = DATA_STAGES.get(arguments.name) or TRAINING_RECIPES.get(arguments.name)
-    if stage is None:
-        known = ", ".join([*DATA_STAGES, *TRAINING_RECIPES])
-        raise UsageError(f"unknown stage {arguments.name!r}; known: {known}")
+
+def warn_if_empty(name: str, manifest: Manifest, allow_empty: bool) -> int:
+    """Print one warning line when a stage kept 0 of N > 0 rows; exit 3 unless an empty result is allowed."""
+    from stages.core.empty_result import describe_empty_result
+
+    message = describe_empty_result(name, manifest)
+    if message is None:
+        return 0
+    print(f"lmforge: warning: {message}", file=sys.stderr, flush=True)
+    return 0 if allow_empty else EXIT_EMPTY
+
+
+def load_stage_configs(stage: Any, arguments: argparse.Namespace) -> tuple[Any, Any]:
+    """The stage's config and, for a data stage after ingest, the ingest config for raw inputs (`ingest.*`
+    keys of `--set` and the `ingest:` section of `--config`)."""
+    from stages.core.config_loading import apply_overrides, build_config, read_yaml
+    from stages.ingest.config import IngestConfig
+
+    values = read_yaml(arguments.config) if arguments.config else {}
     overrides = list(arguments.set)
     for flag, key in (("eval", "eval_path"), ("model", "model")):
         value = getattr(arguments, flag)
@@ -44,38 +67,75 @@ def command_stage(arguments: argparse.Namespace) -> None:
         if key not in stage.config_model.model_fields:
             raise UsageError(f"--{flag} does not apply to stage {arguments.name!r}")
         overrides.append(f"{key}={value}")
-    config = load_config(stage.config_model, arguments.config, overrides)
-    inputs = [Path(path) for path in arguments.input]
-    for path in inputs:
-        if not path.exists():
-            raise UsageError(f"input path does not exist: {path}")
-    outcome = stage(
-        config, inputs, Path(arguments.output), executor=arguments.executor, force=arguments.force
-    )
-    if isinstance(outcome, Manifest):
-        print_stage_done(arguments.name, outcome)
-    else:
-        print(describe_metrics(arguments.name, outcome), flush=True)
+    takes_ingest = arguments.name != "ingest" and stage.config_model is not IngestConfig
+    ingest_values: dict[str, Any] = {}
+    if takes_ingest and arguments.name in data_stage_names():
+        section = values.pop("ingest", None) or {}
+        if not isinstance(section, dict):
+            raise UsageError(f"{arguments.config}: section 'ingest' must be a mapping")
+        ingest_values = apply_overrides(
+            section, [item.removeprefix("ingest.") for item in overrides if item.startswith("ingest.")]
+        )
+        overrides = [item for item in overrides if not item.startswith("ingest.")]
+    config = build_config(stage.config_model, apply_overrides(values, overrides))
+    ingest = build_config(IngestConfig, ingest_values, what="ingest config", section="ingest") if ingest_values else None
+    return config, ingest
 
 
-def command_curate(arguments: argparse.Namespace) -> None:
+def data_stage_names() -> set[str]:
+    from stages.registry import DATA_STAGES
+
+    return set(DATA_STAGES)
+
+
+def command_stage(arguments: argparse.Namespace) -> int:
+    from alignment.registry import TRAINING_RECIPES, describe_metrics
+    from stages.registry import DATA_STAGES
+
+    stage: Any = DATA_STAGES.get(arguments.name) or TRAINING_RECIPES.get(arguments.name)
+    if stage is None:
+        known = ", ".join([*DATA_STAGES, *TRAINING_RECIPES])
+        raise UsageError(f"unknown stage {arguments.name!r}; known: {known}")
+    config, ingest = load_stage_configs(stage, arguments)
+    inputs = existing_inputs(arguments.input)
+    output = Path(arguments.output)
+    if arguments.name in DATA_STAGES:
+        options = {"ingest": ingest} if arguments.name != "ingest" else {}
+        manifest = stage(config, inputs, output, executor=arguments.executor, force=arguments.force, **options)
+        print_stage_done(arguments.name, manifest)
+        return warn_if_empty(arguments.name, manifest, arguments.allow_empty)
+    from alignment.recipe_inputs import check_recipe_request
+    from stages.core.output_safety import OutputOwner, claim_output_directory
+
+    check_recipe_request(arguments.name, config, inputs)
+    claim_output_directory(output, OutputOwner("training", arguments.name), inputs)
+    metrics = stage(config, inputs, output, executor=arguments.executor, force=arguments.force)
+    print(describe_metrics(arguments.name, metrics), flush=True)
+    return 0
+
+
+def command_curate(arguments: argparse.Namespace) -> int:
     from stages.core.config_loading import apply_overrides, build_config, read_yaml
+    from stages.core.empty_result import describe_empty_result
+    from stages.core.output_safety import OutputOwner, claim_output_directory
     from stages.curation import CurationConfig, curate
 
     values = read_yaml(arguments.config) if arguments.config else {}
     config = build_config(CurationConfig, apply_overrides(values, arguments.set))
-    inputs = [Path(path) for path in arguments.input]
-    for path in inputs:
-        if not path.exists():
-            raise UsageError(f"input path does not exist: {path}")
-    curate(
+    inputs = existing_inputs(arguments.input)
+    output = claim_output_directory(Path(arguments.output), OutputOwner("curation", "curate"), inputs)
+    manifests = curate(
         inputs,
-        Path(arguments.output),
+        output,
         config,
         executor=arguments.executor,
         force=arguments.force,
         on_stage_done=print_stage_done,
     )
+    for name, manifest in manifests.items():
+        if describe_empty_result(name, manifest) is not None:
+            return warn_if_empty(name, manifest, arguments.allow_empty)
+    return 0
 
 
 def command_demo_corpus(arguments: argparse.Namespace) -> None:
@@ -89,6 +149,8 @@ def command_demo_corpus(arguments: argparse.Namespace) -> None:
 def command_manifest(arguments: argparse.Namespace) -> None:
     from stages.core.manifest import read_manifest
 
+    if not Path(arguments.dataset).is_dir():
+        raise UsageError(f"not a directory: {arguments.dataset}")
     manifest = read_manifest(arguments.dataset)
     if manifest is None:
         raise UsageError(f"not a dataset directory (no _manifest.json): {arguments.dataset}")
@@ -100,18 +162,17 @@ def command_run(arguments: argparse.Namespace) -> None:
     import time
 
     from flows.local_prefect import use_local_prefect
+    from flows.pipeline_config import load_pipeline_config
+    from stages.core.output_safety import OutputOwner, claim_output_directory
 
     started = time.time()
-    output = Path(arguments.output).resolve()
+    config = load_pipeline_config(arguments.config, arguments.set)
+    inputs = existing_inputs(arguments.input)
+    output = claim_output_directory(Path(arguments.output), OutputOwner("run", "run"), inputs)
     use_local_prefect(output)
     from flows.pipeline import pipeline_flow
-    from flows.pipeline_config import load_pipeline_config
     from flows.run_summary import RunSummary
 
-    config = load_pipeline_config(arguments.config, arguments.set)
-    for path in arguments.input:
-        if not Path(path).exists():
-            raise UsageError(f"input path does not exist: {path}")
     summary = RunSummary.model_validate(
         pipeline_flow(input=arguments.input, output=str(output), config=config, force=arguments.force)
     )
@@ -129,8 +190,9 @@ def command_feedback(arguments: argparse.Namespace) -> None:
     """The human-labeling loop (`flows.feedback`) on the ephemeral Prefect API, like `lmforge run`."""
     from flows.local_prefect import use_local_prefect
     from stages.core.config_loading import load_config
+    from stages.core.output_safety import OutputOwner, claim_output_directory
 
-    output = Path(arguments.output).resolve()
+    output = claim_output_directory(Path(arguments.output), OutputOwner("run", "feedback"))
     use_local_prefect(output)
     from flows.feedback import FeedbackConfig, feedback_flow
 
@@ -155,7 +217,7 @@ def command_feedback(arguments: argparse.Namespace) -> None:
 def command_report(arguments: argparse.Namespace) -> None:
     from dashboards.report import report_command
 
-    report_command(Path(arguments.run_dir))
+    report_command(Path(arguments.run_dir), Path(arguments.output) if arguments.output else None)
 
 
 def add_io_arguments(parser: argparse.ArgumentParser) -> None:
@@ -171,6 +233,11 @@ def add_io_arguments(parser: argparse.ArgumentParser) -> None:
         "--executor", choices=("ray", "local"), default="ray", help="Ray cluster or this process"
     )
     parser.add_argument("--force", action="store_true", help="rerun even if the output is complete")
+    parser.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="exit 0 even when a stage keeps none of its input rows (default: a warning and exit 3)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -202,6 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="rebuild RUN_DIR/report.html from what a run left on disk")
     report.add_argument("run_dir", metavar="RUN_DIR")
+    report.add_argument(
+        "--output", metavar="FILE", help="where to write the report (default: RUN_DIR/report.html for a run)"
+    )
     report.set_defaults(handler=command_report)
 
     manifest = commands.add_parser("manifest", help="print a dataset's manifest")
@@ -238,36 +308,84 @@ def build_parser() -> argparse.ArgumentParser:
     feedback.add_argument("--ray-address", default=None, metavar="ADDRESS")
     feedback.set_defaults(handler=command_feedback)
 
+    from flows.cli_config import add_config_command
     from stages.label.service.cli import add_label_commands
+
+    add_config_command(commands)  # `lmforge config NAME`: every key with its default and description
 
     add_label_commands(commands)  # `lmforge label serve|add-user|rotate-token|import|export`
     return parser
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
-    from stages.core.config_loading import ConfigError
+    """Errors a user can fix, besides every UserError: the file system's (a path, a permission, a full disk)."""
     from stages.dedup.identity import DuplicateIdError
-    from stages.ingest.errors import InputError
     from stages.label.service.errors import LabelServiceError
 
-    return (
-        UsageError,
-        ConfigError,
-        InputError,
-        DuplicateIdError,
-        LabelServiceError,
-        FileNotFoundError,
-        NotADirectoryError,
-    )
+    return (UserError, DuplicateIdError, LabelServiceError, OSError)
+
+
+def one_line(error: BaseException) -> str:
+    """The user-facing line of an error: Ray's wrapper unwrapped, an OSError as 'reason: path'."""
+    error = getattr(error, "cause", None) or error
+    if isinstance(error, OSError) and not isinstance(error, UserError) and error.strerror:
+        where = f": {error.filename}" if error.filename else ""
+        return f"{error.strerror}{where}"
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0]
+
+
+def internal_error_log(arguments: argparse.Namespace) -> Path:
+    """Where an internal error's traceback goes: the run's own `logs/` when it has claimed its output, else
+    lmforge's state directory."""
+    import os
+    import time
+
+    from stages.core.output_safety import read_owner_mark
+
+    output = getattr(arguments, "output", None)
+    directory = None
+    if output and Path(output).is_dir() and read_owner_mark(Path(output)) is not None:
+        directory = Path(output) / "logs"
+    if directory is None:
+        state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        directory = Path(state) / "lmforge" / "logs"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory / f"error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+
+
+def report_internal_error(arguments: argparse.Namespace, error: BaseException) -> int:
+    import traceback
+
+    detail = "".join(traceback.format_exception(error))
+    try:
+        path = internal_error_log(arguments)
+        path.write_text(f"lmforge {' '.join(sys.argv[1:])}\n\n{detail}")
+        where = f"traceback in {path}"
+    except OSError:
+        where = "traceback could not be written to a log file"
+    print(f"lmforge: internal error: {type(error).__name__}: {one_line(error)} ({where})", file=sys.stderr)
+    return EXIT_INTERNAL
+
+
+INTERRUPTED_MESSAGE = (
+    "lmforge: interrupted; finished stages and checkpoints are kept, nothing half-written is published; "
+    "run the same command again to resume"
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     try:
         code = arguments.handler(arguments)
+    except KeyboardInterrupt:
+        print(INTERRUPTED_MESSAGE, file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
     except user_errors() as error:
-        print(f"lmforge: error: {error}", file=sys.stderr)
+        print(f"lmforge: error: {one_line(error)}", file=sys.stderr, flush=True)
         return EXIT_USAGE
+    except Exception as error:
+        return report_internal_error(arguments, error)
     return code if isinstance(code, int) else 0
 
 

@@ -15,6 +15,7 @@ from prefect import flow
 
 from flows.counts_artifact import publish_counts_table
 from flows.stage_task import StageOutcome, run_stage
+from stages.core.output_safety import OutputOwner, claim_output_directory, read_owner_mark
 from stages.core.runner import Executor
 from stages.curation import CurationConfig
 from stages.registry import CURATION_ORDER, CURATION_OUTPUTS
@@ -27,6 +28,7 @@ def run_curation_stages(
     executor: Executor,
     ray_address: str | None,
     force: bool,
+    allow_empty: bool = False,
 ) -> list[StageOutcome]:
     """The curation stages in order, each reading the previous one's output directory."""
     outcomes: list[StageOutcome] = []
@@ -34,7 +36,14 @@ def run_curation_stages(
     for name in CURATION_ORDER:
         stage_output = str(Path(output) / CURATION_OUTPUTS[name])
         result = run_stage(
-            name, getattr(config, name), stage_inputs, stage_output, executor, ray_address, force
+            name,
+            getattr(config, name),
+            stage_inputs,
+            stage_output,
+            executor,
+            ray_address,
+            force,
+            allow_empty=allow_empty,
         )
         outcomes.append(StageOutcome.model_validate(result))
         stage_inputs = [stage_output]
@@ -49,9 +58,16 @@ def curate_flow(
     executor: Executor = "ray",
     ray_address: str | None = None,
     force: bool = False,
+    allow_empty: bool = False,
 ) -> dict[str, dict[str, Any]]:
-    """Raw crawl files → curated documents; returns each stage's `StageOutcome` (as a dict) by stage name."""
-    outcomes = run_curation_stages(input, output, config, executor, ray_address, force)
+    """Raw crawl files → curated documents; returns each stage's `StageOutcome` (as a dict) by stage name.
+
+    The output directory is lmforge's (marked as a curation); a stage keeping none of a non-empty input fails
+    the flow unless `allow_empty`."""
+    mark = read_owner_mark(Path(output))
+    if mark is None or mark.kind != "run":  # a run directory is already the pipeline's, its corpus inside it
+        claim_output_directory(Path(output), OutputOwner("curation", "curate"), input)
+    outcomes = run_curation_stages(input, output, config, executor, ray_address, force, allow_empty)
     publish_counts_table(
         outcomes, key="curate-counts", description=f"**curate**: rows in/out and drops by reason → `{output}`"
     )

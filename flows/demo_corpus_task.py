@@ -1,15 +1,14 @@
 """The pipeline's first step when no input is given: the built-in demo corpus, written once per run directory.
 
-The corpus is written into a temporary sibling and renamed into place, and reused while its ground truth says it
-has the asked-for size and seed: regenerating it would give its files new mtimes, which would change ingest's
-input fingerprint and defeat resume for every stage after it.
+The corpus is written by `write_demo_corpus_atomically` (a temporary sibling renamed into place, and only over
+a new path, an empty directory or a demo corpus lmforge wrote: the same writer as `lmforge demo-corpus`), and
+reused while its ground truth says it has the asked-for size and seed: regenerating it would give its files new
+mtimes, which would change ingest's input fingerprint and defeat resume for every stage after it.
 """
 
 from __future__ import annotations
 
-import shutil
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,8 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.retry_policy import STAGE_RETRIES, STAGE_RETRY_DELAYS_S, retry_on_transient_errors
-from stages.core.dataset import TMP_PREFIX, remove_stale_temporaries
 from stages.demo.config import DemoCorpusConfig
-from stages.demo.corpus import generate_demo_corpus
+from stages.demo.corpus import write_demo_corpus_atomically
 from stages.demo.ground_truth import GROUND_TRUTH_FILE, DemoCorpusTruth
 
 
@@ -36,23 +34,6 @@ def existing_corpus_matches(directory: Path, num_docs: int, seed: int) -> bool:
         and truth.config == DemoCorpusConfig().model_dump(mode="json")
         and all((directory / shard).is_file() for shard in truth.shards)
     )
-
-
-def write_demo_corpus_atomically(directory: Path, num_docs: int, seed: int) -> None:
-    directory = directory.resolve()
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(directory)
-    tmp = directory.parent / f"{TMP_PREFIX}{directory.name}-{uuid.uuid4().hex[:8]}"
-    try:
-        generate_demo_corpus(tmp, num_docs, seed)
-        if directory.exists():
-            old = directory.parent / f"{TMP_PREFIX}{directory.name}-old-{uuid.uuid4().hex[:8]}"
-            directory.rename(old)
-            shutil.rmtree(old, ignore_errors=True)
-        tmp.rename(directory)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 @task(

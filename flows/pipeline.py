@@ -38,6 +38,7 @@ from flows.pipeline_config import PipelineConfig
 from flows.run_summary import RunSummary, StepSummary, write_run_summary
 from flows.stage_task import StageOutcome, run_stage
 from flows.training_task import TrainingOutcome, run_training
+from stages.core.output_safety import OutputOwner, claim_output_directory
 
 CORPUS_DIR = "corpus"
 TOKENS_DIR = "tokens"
@@ -60,8 +61,7 @@ def pipeline_flow(
     """Demo corpus (when `input` is empty) → curate → [later stages]; returns the `RunSummary` as a dict."""
     wall_started = time.perf_counter()
     started_at = time.time()
-    run_dir = Path(output).resolve()
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = claim_output_directory(Path(output), OutputOwner("run", "run"), input or [])
     steps: list[StepSummary] = []
 
     inputs = list(input or [])

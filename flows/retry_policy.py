@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from stages.core.config_loading import ConfigError
+from stages.core.errors import UserError
 from stages.dedup.run import DuplicateIdError
 from stages.ingest.errors import InputError
 
@@ -18,6 +19,7 @@ STAGE_RETRIES = 2
 STAGE_RETRY_DELAYS_S = [5, 20]
 
 PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
+    UserError,
     ConfigError,
     InputError,
     DuplicateIdError,

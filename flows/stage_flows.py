@@ -3,7 +3,8 @@
 Parameters are typed: `config` is the stage's own pydantic model (the one the CLI and the YAML presets load),
 so the Prefect UI renders it as a form and `--param` values are validated before anything runs. Each flow runs
 one task, publishes the counts table and returns the task's `StageOutcome` (the output manifest under
-`manifest`).
+`manifest`). Raw files given to any flow after ingest are ingested first (its `ingest` parameter), and a stage
+that keeps none of a non-empty input fails the flow unless `allow_empty`.
 
     prefect deployment run 'dedup/dedup' --param input='["runs/demo/cleaned"]' --param output=runs/demo/deduped
 """
@@ -33,8 +34,12 @@ def run_one_stage(
     executor: Executor,
     ray_address: str | None,
     force: bool,
+    ingest: IngestConfig | None = None,
+    allow_empty: bool = False,
 ) -> dict[str, Any]:
-    outcome = run_stage(name, config, inputs, output, executor, ray_address, force)
+    outcome = run_stage(
+        name, config, inputs, output, executor, ray_address, force, ingest=ingest, allow_empty=allow_empty
+    )
     publish_counts_table(
         [StageOutcome.model_validate(outcome)],
         key=f"{name}-counts",
@@ -51,9 +56,12 @@ def ingest_flow(
     executor: Executor = "ray",
     ray_address: str | None = None,
     force: bool = False,
+    allow_empty: bool = False,
 ) -> dict[str, Any]:
     """Raw JSONL / JSON / Parquet / WARC / WET files (or directories of them) → a document dataset."""
-    return run_one_stage("ingest", config, input, output, executor, ray_address, force)
+    return run_one_stage(
+        "ingest", config, input, output, executor, ray_address, force, allow_empty=allow_empty
+    )
 
 
 @flow(name="clean")
@@ -64,9 +72,13 @@ def clean_flow(
     executor: Executor = "ray",
     ray_address: str | None = None,
     force: bool = False,
+    ingest: IngestConfig = IngestConfig(),
+    allow_empty: bool = False,
 ) -> dict[str, Any]:
     """Document datasets → normalised, language-filtered, quality-filtered, PII-redacted documents."""
-    return run_one_stage("clean", config, input, output, executor, ray_address, force)
+    return run_one_stage(
+        "clean", config, input, output, executor, ray_address, force, ingest, allow_empty
+    )
 
 
 @flow(name="dedup")
@@ -77,9 +89,13 @@ def dedup_flow(
     executor: Executor = "ray",
     ray_address: str | None = None,
     force: bool = False,
+    ingest: IngestConfig = IngestConfig(),
+    allow_empty: bool = False,
 ) -> dict[str, Any]:
     """Document datasets → one representative per exact or MinHash-LSH near-duplicate cluster."""
-    return run_one_stage("dedup", config, input, output, executor, ray_address, force)
+    return run_one_stage(
+        "dedup", config, input, output, executor, ray_address, force, ingest, allow_empty
+    )
 
 
 @flow(name="label")
@@ -90,9 +106,13 @@ def label_flow(
     executor: Executor = "ray",
     ray_address: str | None = None,
     force: bool = False,
+    ingest: IngestConfig = IngestConfig(),
+    allow_empty: bool = False,
 ) -> dict[str, Any]:
     """Document datasets → the same documents with quality, topic and toxicity labels (and optional drops)."""
-    return run_one_stage("label", config, input, output, executor, ray_address, force)
+    return run_one_stage(
+        "label", config, input, output, executor, ray_address, force, ingest, allow_empty
+    )
 
 
 @flow(name="tokenize")
@@ -103,9 +123,13 @@ def tokenize_flow(
     executor: Executor = "ray",
     ray_address: str | None = None,
     force: bool = False,
+    ingest: IngestConfig = IngestConfig(),
+    allow_empty: bool = False,
 ) -> dict[str, Any]:
     """Document datasets → a BPE tokenizer (trained unless given) and packed train/validation token rows."""
-    return run_one_stage("tokenize", config, input, output, executor, ray_address, force)
+    return run_one_stage(
+        "tokenize", config, input, output, executor, ray_address, force, ingest, allow_empty
+    )
 
 
 STAGE_FLOWS = {

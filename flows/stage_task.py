@@ -18,9 +18,11 @@ from pydantic import BaseModel
 from flows.retry_policy import STAGE_RETRIES, STAGE_RETRY_DELAYS_S, retry_on_transient_errors
 from flows.run_summary import StepSummary
 from stages.core.config_loading import ConfigError
+from stages.core.empty_result import check_not_empty
 from stages.core.manifest import MANIFEST_NAME
 from stages.core.runner import Executor
 from stages.core.stage import StageConfig
+from stages.ingest.config import IngestConfig
 from stages.registry import DATA_STAGES
 
 
@@ -89,8 +91,13 @@ def run_stage(
     executor: Executor = "ray",
     ray_address: str | None = None,
     force: bool = False,
+    ingest: IngestConfig | None = None,
+    allow_empty: bool = False,
 ) -> dict[str, Any]:
-    """Run data stage `name` from `inputs` into `output`; returns a `StageOutcome` as a dict."""
+    """Run data stage `name` from `inputs` into `output`; returns a `StageOutcome` as a dict.
+
+    Raw files among the inputs of a stage after ingest are ingested first with `ingest`; a stage that keeps
+    none of a non-empty input fails the task (EmptyResultError) unless `allow_empty`."""
     stage = DATA_STAGES.get(name)
     if stage is None:
         raise ConfigError(f"unknown stage {name!r}; known: {', '.join(DATA_STAGES)}")
@@ -99,6 +106,7 @@ def run_stage(
     output_path = Path(output)
     before = manifest_file_identity(output_path)
     started = time.perf_counter()
+    options = {"ingest": ingest} if name != "ingest" else {}
     manifest = stage(
         config,
         [Path(path) for path in inputs],
@@ -106,6 +114,7 @@ def run_stage(
         executor=executor,
         force=force,
         ray_address=ray_address,
+        **options,
     )
     seconds = time.perf_counter() - started
     skipped = before is not None and manifest_file_identity(output_path) == before
@@ -117,4 +126,5 @@ def run_stage(
         manifest=manifest.model_dump(mode="json", by_alias=True),
     )
     get_run_logger().info(outcome.describe())
+    check_not_empty(name, manifest, allow_empty)
     return outcome.model_dump()

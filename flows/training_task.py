@@ -20,10 +20,12 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
+from alignment.recipe_inputs import check_recipe_request
 from flows.retry_policy import STAGE_RETRIES, STAGE_RETRY_DELAYS_S, retry_on_transient_errors
 from flows.run_summary import StepSummary
 from stages.core.config_loading import ConfigError
 from stages.core.manifest import describe_input, fingerprint_of
+from stages.core.output_safety import OutputOwner, claim_output_directory
 from stages.core.runner import Executor
 
 FINGERPRINT_FILE = "_fingerprint"
@@ -142,6 +144,8 @@ def run_training(
     if name not in TRAINING_RECIPES:
         raise ConfigError(f"unknown training recipe {name!r}; known: {', '.join(TRAINING_RECIPES)}")
     output_path = Path(output)
+    check_recipe_request(name, config, [Path(path) for path in inputs])
+    claim_output_directory(output_path, OutputOwner("training", name), inputs)
     fingerprint = training_fingerprint(name, config, inputs)
     done, pending = output_path / FINGERPRINT_FILE, output_path / PENDING_FILE
     if done.is_file() and done.read_text() == fingerprint and (output_path / METRICS_FILE).is_file():

@@ -15,6 +15,7 @@ from stages.dedup.config import DedupConfig
 from stages.dedup.run import run_dedup
 from stages.ingest.config import IngestConfig
 from stages.ingest.run import run_ingest
+from stages.ingest_first import run_after_ingest
 from stages.label.config import LabelConfig
 from stages.label.run import run_label
 from stages.tokenize.config import TokenizeConfig
@@ -30,8 +31,20 @@ class DataStage:
     run: StageRunner
     summary: str
 
-    def __call__(self, config: StageConfig, inputs: list[Path], output: Path, **options: Any) -> Manifest:
-        return self.run(config, inputs, output, **options)
+    def __call__(
+        self,
+        config: StageConfig,
+        inputs: list[Path],
+        output: Path,
+        *,
+        ingest: IngestConfig | None = None,
+        **options: Any,
+    ) -> Manifest:
+        """Run the stage; raw files among the inputs of any stage but ingest are ingested first (with `ingest`,
+        default settings when None) into the output's `_ingested/`."""
+        if self.name == "ingest":
+            return self.run(config, inputs, output, **options)
+        return run_after_ingest(self.name, self.run, config, inputs, output, ingest=ingest, **options)
 
 
 DATA_STAGES: dict[str, DataStage] = {

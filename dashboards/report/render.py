@@ -4,6 +4,12 @@ Every piece of text that comes from the run (stage names, reasons, topics, paths
 `html.escape`, so a document or reason containing markup shows as text. Charts are inline SVG whose text is
 drawn as paths. Training sections are generic: any `checkpoints/*/metrics.json` shows its scalar values and a
 curve for every numeric field of every list of per-step records, so a new training stage needs no code here.
+
+Where `lmforge report` writes (issue 12: lmforge replaces only what it can prove it made): into RUN_DIR only when
+RUN_DIR carries lmforge's `run` or `curation` ownership mark (never into a dataset or a user's folder: an extra
+file there changes it); elsewhere only to `--output FILE`, which must be new or an earlier lmforge report (its
+`<meta name="generator" content="lmforge report">`), and not inside an lmforge dataset. Refusals come before any
+work, on one line, and leave every file as it was.
 """
 
 from __future__ import annotations
@@ -20,8 +26,16 @@ from typing import Any
 
 from dashboards.report import plots
 from dashboards.report.collect import LabeledSample, RunReportData, TrainingReport, collect_run
+from stages.core.errors import UserError
+from stages.core.manifest import MANIFEST_NAME
+from stages.core.output_safety import OutputRefusedError, read_owner_mark
 
 REPORT_FILE = "report.html"
+GENERATOR = "lmforge report"
+GENERATOR_META = f'<meta name="generator" content="{GENERATOR}">'
+LEGACY_TITLE = "<title>lmforge run report: "  # reports written before the generator meta
+SIGNATURE_BYTES = 4096
+REPORTABLE_KINDS = ("run", "curation")
 PRETRAIN_STAGES = {"pretrain"}
 STEP_KEYS = ("step", "global_step")
 NOT_CURVES = {"step", "global_step", "epoch"}
@@ -75,25 +89,88 @@ pre { background: #f6f8fa; padding: .6rem; overflow-x: auto; font-size: .8rem; }
 """
 
 
-def write_report(run_dir: Path) -> Path:
-    """Build `RUN_DIR/report.html` from the run's summary, manifests, labeled data and training metrics."""
+class RunDirectoryNotFoundError(UserError):
+    """`lmforge report` was given a RUN_DIR that does not exist or is not a directory."""
+
+
+def write_report(run_dir: Path, output: Path | None = None) -> Path:
+    """Build the report from the run's summary, manifests, labeled data and training metrics, and write it
+    atomically to `output` (default `RUN_DIR/report.html`). No ownership checks: for callers that own the
+    destination, such as the pipeline in its own run directory; `report_command` checks for the user."""
     run_dir = Path(run_dir).resolve()
+    path = Path(output).resolve() if output is not None else run_dir / REPORT_FILE
     page = render_report(collect_run(run_dir))
-    path = run_dir / REPORT_FILE
-    tmp = path.with_name(f".{REPORT_FILE}.{os.getpid()}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(page, encoding="utf-8")
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 
-def report_command(run_dir: Path) -> Path:
-    """`lmforge report RUN_DIR`: rebuild the report, print where it is, return its path."""
+def report_command(run_dir: Path, output: Path | None = None) -> Path:
+    """`lmforge report RUN_DIR [--output FILE]`: rebuild the report, print where it is, return its path.
+
+    Refused (a UserError, one line, nothing written) when RUN_DIR is missing, when there is no `--output` and
+    RUN_DIR is not a run or curation directory lmforge made, or when FILE is not a path lmforge may write its
+    report to (`check_report_file`).
+    """
     run_dir = Path(run_dir)
+    if not run_dir.exists():
+        raise RunDirectoryNotFoundError(f"no run directory at {run_dir}")
     if not run_dir.is_dir():
-        raise FileNotFoundError(f"no run directory at {run_dir}")
-    path = write_report(run_dir)
-    print(f"report → {path}")
-    return path
+        raise RunDirectoryNotFoundError(f"{run_dir} is not a directory; name a run directory")
+    if output is None:
+        mark = read_owner_mark(run_dir.resolve())
+        if mark is None or mark.kind not in REPORTABLE_KINDS:
+            raise OutputRefusedError(
+                f"{run_dir} is not a run or curation directory lmforge made, so lmforge will not add "
+                f"{REPORT_FILE} to it; pass --output FILE to write the report elsewhere"
+            )
+        path = run_dir / REPORT_FILE
+    else:
+        path = Path(output)
+    check_report_file(path)
+    try:
+        path.resolve().parent.mkdir(parents=True, exist_ok=True)
+        written = write_report(run_dir, path)
+    except OSError as error:
+        raise OutputRefusedError(f"cannot write the report to {path}: {error.strerror or error}") from error
+    print(f"report → {written}")
+    return written
+
+
+def check_report_file(path: Path) -> None:
+    """Refuse a report destination lmforge cannot prove is its own to write: a directory, an existing file that
+    is not an lmforge report, or a path inside an lmforge dataset directory."""
+    target = path.expanduser().resolve()
+    if target.is_dir():
+        raise OutputRefusedError(
+            f"report output {path} is a directory; name a file such as {path / REPORT_FILE}"
+        )
+    for parent in target.parents:
+        if (parent / MANIFEST_NAME).is_file():
+            raise OutputRefusedError(
+                f"report output {path} is inside the lmforge dataset {parent}, and an extra file would change "
+                "that dataset; name a file outside it"
+            )
+    if (path.exists() or path.is_symlink()) and not (target.is_file() and is_lmforge_report(target)):
+        raise OutputRefusedError(
+            f"report output {path} exists and is not an lmforge report; lmforge only replaces what it "
+            "wrote: name a new file or remove it"
+        )
+
+
+def is_lmforge_report(path: Path) -> bool:
+    """Whether `path` begins like a page this module wrote (the generator meta, or an older report's title)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(SIGNATURE_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    return GENERATOR_META in head or (head.startswith("<!DOCTYPE html>") and LEGACY_TITLE in head)
 
 
 def render_report(data: RunReportData) -> str:
@@ -121,7 +198,7 @@ def render_report(data: RunReportData) -> str:
     if data.summary is not None:
         started = " · started " + time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(data.summary.started_at))
     return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n{GENERATOR_META}\n'
         f"<title>lmforge run report: {_e(data.run_dir.name)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
         f"<header><h1>lmforge run report</h1><p>{_e(str(data.run_dir))}{_e(started)}</p></header>\n"
         f"<main>\n<nav>{links}</nav>\n{sections}\n</main>\n</body>\n</html>\n"

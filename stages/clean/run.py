@@ -8,7 +8,7 @@ from stages.clean.config import CleanConfig
 from stages.clean.stage import CleanStage
 from stages.core.execution import run_map_stage
 from stages.core.manifest import Manifest
-from stages.core.runner import Executor
+from stages.core.runner import Executor, Upstream
 
 
 def run_clean(
@@ -19,7 +19,14 @@ def run_clean(
     executor: Executor = "ray",
     force: bool = False,
     ray_address: str | None = None,
+    upstream: Upstream | None = None,
 ) -> Manifest:
     return run_map_stage(
-        CleanStage(config), inputs, output, executor=executor, force=force, ray_address=ray_address
+        CleanStage(config),
+        inputs,
+        output,
+        executor=executor,
+        force=force,
+        ray_address=ray_address,
+        upstream=upstream,
     )

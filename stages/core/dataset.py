@@ -20,6 +20,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from stages.core.manifest import MANIFEST_NAME, REJECTS_DIR, FileEntry, file_sha256, read_manifest
+from stages.core.output_safety import OutputOwner, check_existing_output, is_lmforge_temporary
 
 TMP_PREFIX = ".tmp-"
 # Small row groups make a part splittable: the Ray runners hand out (file, row group) units of work, so even a
@@ -77,20 +78,25 @@ def list_parts(directory: Path) -> list[FileEntry]:
 
 
 def remove_stale_temporaries(output: Path) -> None:
-    """Remove temporary directories left by killed runs of this output (never a finished dataset)."""
+    """Remove temporary directories left by killed runs of this output (never a finished dataset, never a
+    path whose name lmforge's atomic writes would not have made)."""
     if not output.parent.is_dir():
         return
     for candidate in output.parent.glob(f"{TMP_PREFIX}{output.name}-*"):
-        shutil.rmtree(candidate, ignore_errors=True)
+        if is_lmforge_temporary(candidate, output.name):
+            shutil.rmtree(candidate, ignore_errors=True)
 
 
 @contextmanager
-def atomic_dataset_directory(output: Path) -> Iterator[Path]:
+def atomic_dataset_directory(output: Path, stage_name: str) -> Iterator[Path]:
     """Yield a temporary directory; on success, replace `output` with it in one rename.
 
     The temporary directory sits beside `output` (same file system), and carries the owning process id so
-    two concurrent runs never share one.
+    two concurrent runs never share one. An existing `output` is replaced only when it is a dataset of the same
+    stage (checked again here, at publish time), and removed only after the new one is in place.
     """
+    owner = OutputOwner("dataset", stage_name)
+    check_existing_output(output, owner)
     output = output.resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(output)
@@ -101,12 +107,15 @@ def atomic_dataset_directory(output: Path) -> Iterator[Path]:
         yield tmp
         if read_manifest(tmp) is None:
             raise RuntimeError(f"internal error: {tmp} was closed without a manifest")
-        if output.exists():
+        check_existing_output(output, owner)
+        if output.exists() and any(output.iterdir()):
             trash = output.parent / f"{TMP_PREFIX}{output.name}-old-{uuid.uuid4().hex[:8]}"
             output.rename(trash)
             tmp.rename(output)
             shutil.rmtree(trash, ignore_errors=True)
         else:
+            if output.exists():
+                output.rmdir()  # empty: nothing of anyone's is lost
             tmp.rename(output)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -16,6 +16,7 @@ from stages.core.runner import (
     BatchWriter,
     Executor,
     StageRun,
+    Upstream,
     run_stage_over_units,
 )
 from stages.core.stage import Stage
@@ -139,9 +140,12 @@ def run_map_stage(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     force: bool = False,
     ray_address: str | None = None,
+    upstream: Upstream | None = None,
 ) -> Manifest:
     """Apply a map-shaped stage (clean, label, ...) to dataset directories and publish the output dataset."""
-    run = StageRun(stage=stage, inputs=[describe_input(path) for path in inputs], output=Path(output))
+    run = StageRun(
+        stage=stage, inputs=[describe_input(path) for path in inputs], output=Path(output), upstream=upstream
+    )
 
     def process(writer: BatchWriter) -> Iterator[dict[str, Any]]:
         if executor == "local":

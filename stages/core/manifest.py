@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from stages.core.errors import UserError
+
 MANIFEST_NAME = "_manifest.json"
 REJECTS_DIR = "_rejects"
 
@@ -71,11 +73,21 @@ class Manifest(BaseModel):
         tmp.replace(path)
 
 
+class ManifestError(UserError):
+    """A `_manifest.json` that cannot be read or is not an lmforge manifest; the message fits on one line."""
+
+
 def read_manifest(directory: str | Path) -> Manifest | None:
+    """The manifest of a dataset directory; None when there is none, ManifestError when it is corrupt."""
     path = Path(directory) / MANIFEST_NAME
     if not path.is_file():
         return None
-    return Manifest.model_validate_json(path.read_text())
+    try:
+        return Manifest.model_validate_json(path.read_bytes())
+    except OSError as error:
+        raise ManifestError(f"cannot read {path}: {error.strerror or error}") from error
+    except ValueError as error:  # pydantic's ValidationError (bad JSON included) is a ValueError
+        raise ManifestError(f"{path} is corrupt or not an lmforge manifest") from error
 
 
 def fingerprint_of(payload: Any) -> str:

@@ -22,6 +22,7 @@ import pyarrow as pa
 from stages.core.dataset import atomic_dataset_directory, list_parts, part_name, write_part
 from stages.core.manifest import REJECTS_DIR, InputEntry, Manifest, fingerprint_of, read_manifest
 from stages.core.metrics import record_batch, record_stage_seconds
+from stages.core.output_safety import OutputOwner, check_output
 from stages.core.stage import BatchResult, Stage, config_as_dict
 
 Executor = Literal["local", "ray"]
@@ -42,12 +43,47 @@ SUMMARY_SCHEMA = pa.schema(
 
 
 @dataclass(frozen=True)
+class Upstream:
+    """What a stage made on its way before its own work (ingest of raw inputs): datasets that move into the
+    output as underscore-named companions (`_ingested/`), and their lineage for the output's manifest."""
+
+    lineage: dict[str, Any]
+    attachments: tuple[tuple[str, Path], ...] = ()
+
+    def attach(self, tmp: Path, manifest: Manifest, output: Path) -> None:
+        """Move the companions into the unpublished output and record them in its manifest."""
+        manifest.extra.update(self.lineage)
+        moved: dict[str, str] = {}
+        for name, source in self.attachments:
+            source = source.resolve()
+            if source != tmp / name:
+                source.rename(tmp / name)
+            moved[str(source)] = str(output.resolve() / name)
+        manifest.inputs = [
+            entry.model_copy(update={"path": moved[entry.path]}) if entry.path in moved else entry
+            for entry in manifest.inputs
+        ]
+
+
+@dataclass(frozen=True)
 class StageRun:
-    """Everything that identifies one run of a stage; its fingerprint decides whether a rerun may skip."""
+    """Everything that identifies one run of a stage; its fingerprint decides whether a rerun may skip.
+
+    Creating one checks the output before any work: lmforge writes only where it may (`output_safety`).
+    """
 
     stage: Stage
     inputs: list[InputEntry]
     output: Path
+    upstream: Upstream | None = None
+
+    def __post_init__(self) -> None:
+        attached = {str(source.resolve()) for _, source in (self.upstream.attachments if self.upstream else ())}
+        check_output(
+            self.output,
+            OutputOwner("dataset", self.stage.name),
+            [entry.path for entry in self.inputs if entry.path not in attached],
+        )
 
     @property
     def fingerprint(self) -> str:
@@ -181,11 +217,13 @@ def run_stage_over_units(
         if existing is not None:
             return existing
     started = time.perf_counter() if started is None else started
-    with atomic_dataset_directory(run.output) as tmp:
+    with atomic_dataset_directory(run.output, run.stage.name) as tmp:
         writer = BatchWriter(run.stage, str(tmp))
         manifest = summarise(run, tmp, process_units(writer), started)
         if extra:
             manifest.extra.update(extra)
+        if run.upstream is not None:
+            run.upstream.attach(tmp, manifest, run.output)
         manifest.write(tmp)
     record_stage_seconds(run.stage.name, manifest.duration_s)
     return manifest

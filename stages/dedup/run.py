@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from stages.core.execution import (
     parquet_files,
 )
 from stages.core.manifest import Manifest, describe_input
-from stages.core.runner import BatchWriter, Executor, StageRun, run_stage_over_units
+from stages.core.runner import BatchWriter, Executor, StageRun, Upstream, run_stage_over_units
 from stages.dedup.clusters import duplicate_decisions
 from stages.dedup.config import DedupConfig
 from stages.dedup.identity import DuplicateIdError, check_unique_ids  # noqa: F401  (re-exported)
@@ -63,10 +64,14 @@ def run_dedup(
     force: bool = False,
     ray_address: str | None = None,
     batch_rows: int = SIGNATURE_BATCH_ROWS,
+    upstream: Upstream | None = None,
 ) -> Manifest:
     """Run every dedup phase and publish the output dataset (skipped when an identical run already did)."""
     run = StageRun(
-        stage=DedupStage(config), inputs=[describe_input(path) for path in inputs], output=Path(output)
+        stage=DedupStage(config),
+        inputs=[describe_input(path) for path in inputs],
+        output=Path(output),
+        upstream=upstream,
     )
     if not force and (existing := run.completed_manifest()) is not None:
         return existing
@@ -97,7 +102,7 @@ def _run_locally(
     started = time.perf_counter()
     decisions, edges = decisions_locally(inputs, config, batch_rows)
     extra.update(_describe_decisions(decisions, edges, time.perf_counter() - started))
-    apply_run = StageRun(stage=DedupStage(config, decisions), inputs=run.inputs, output=run.output)
+    apply_run = dataclasses.replace(run, stage=DedupStage(config, decisions))
 
     def process(writer: BatchWriter) -> Iterator[dict[str, Any]]:
         yield from map_dataset_locally(writer, inputs, batch_rows)
@@ -125,7 +130,7 @@ def _run_on_ray(
         extra.update(
             _describe_decisions(decisions, dedup.candidate_edge_count, time.perf_counter() - started)
         )
-        apply_run = StageRun(stage=DedupStage(config, decisions), inputs=run.inputs, output=run.output)
+        apply_run = dataclasses.replace(run, stage=DedupStage(config, decisions))
         return run_stage_over_units(
             apply_run,
             lambda writer: iter(dedup.apply(decisions, writer.directory)),

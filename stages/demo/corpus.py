@@ -3,19 +3,39 @@
 `make run` and the tests start from it. Output: `docs-00000.jsonl` ... (one JSON object per line: id, text, url,
 meta {kind, topic, style, language}) and `_ground_truth.json`. The bytes depend only on (num_docs, seed, config):
 every random stream is seeded from those, and documents are generated in fixed blocks whatever the shard size.
+
+What it may write over (issue 12: lmforge replaces only what it can prove it made): a new path, an empty
+directory, or a demo corpus, that is a directory holding nothing but `_ground_truth.json`, the shards it lists
+and lmforge's `corpus` ownership mark; anything else is refused before any work starts. The one writer of a
+finished corpus, `write_demo_corpus_atomically` (for `lmforge demo-corpus` and the pipeline's corpus task), writes
+into a temporary sibling, marks it as lmforge's, and renames it into place, removing the old corpus only once the
+new one is there.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
+import shutil
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from stages.core.dataset import TMP_PREFIX, remove_stale_temporaries
+from stages.core.output_safety import (
+    OWNER_MARK,
+    OutputOwner,
+    OutputRefusedError,
+    check_existing_output,
+    check_output_location,
+    read_owner_mark,
+    write_owner_mark,
+)
 from stages.demo import english_words as words
 from stages.demo.config import (
     DROP_KINDS,
@@ -50,6 +70,7 @@ GENERATION_BLOCK = 2000
 """Documents generated per vectorised call; fixed, so the output does not depend on the shard size."""
 SHARD_PATTERN = "docs-{:05d}.jsonl"
 SHARD_GLOB = "docs-*.jsonl"
+DEMO_CORPUS_OWNER = OutputOwner("corpus", "demo-corpus")
 # Independent random streams, so adding documents of one kind does not reshuffle the others.
 STREAM_PLAN, STREAM_SOURCES, STREAM_COPIES, STREAM_FRESH = 1, 2, 3, 4
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
@@ -319,9 +340,12 @@ def generate_demo_corpus(
     if num_docs < 1 or shard_docs < 1:
         raise ValueError("num_docs and shard_docs must be positive")
     config = config or DemoCorpusConfig()
+    previous = demo_corpus_files(output_dir)
+    if previous is None:
+        raise _refuse_not_a_corpus(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    for stale in [*output_dir.glob(SHARD_GLOB), output_dir / GROUND_TRUTH_FILE]:
-        stale.unlink(missing_ok=True)
+    for stale in previous:
+        (output_dir / stale).unlink(missing_ok=True)
     plan = plan_corpus(num_docs, config, seed)
 
     duplicates = DuplicateBatch()
@@ -384,10 +408,114 @@ def generate_demo_corpus(
     return truth
 
 
+def demo_corpus_files(directory: Path) -> list[str] | None:
+    """The files a new demo corpus may replace in `directory`: none for a new or empty directory;
+    `_ground_truth.json` and the shards it lists for a directory holding nothing else (besides lmforge's ownership
+    mark); None for anything else (a file, or a directory holding something lmforge cannot prove it wrote)."""
+    if not directory.exists() and not directory.is_symlink():
+        return []
+    if not directory.is_dir():
+        return None
+    names = _corpus_entries(directory)
+    if names and _foreign_entries(directory):
+        return None
+    return names
+
+
+def _corpus_entries(directory: Path) -> list[str]:
+    return sorted(entry.name for entry in directory.iterdir() if entry.name != OWNER_MARK)
+
+
+def _foreign_entries(directory: Path) -> list[str]:
+    """Entries of `directory` that are not its demo corpus: all of them when there is no readable ground truth."""
+    names = _corpus_entries(directory)
+    try:
+        listed = set(DemoCorpusTruth.load(directory / GROUND_TRUTH_FILE).shards)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return names
+    ours = {
+        GROUND_TRUTH_FILE,
+        *(name for name in listed if isinstance(name, str) and name == Path(name).name),
+    }
+    return [
+        name
+        for name in names
+        if name not in ours or (directory / name).is_symlink() or not (directory / name).is_file()
+    ]
+
+
+def _refuse_not_a_corpus(output: Path) -> OutputRefusedError:
+    if not output.is_dir():
+        return OutputRefusedError(
+            f"output {output} exists and is a file, not a directory; name a new directory"
+        )
+    foreign = _foreign_entries(output)
+    shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+    return OutputRefusedError(
+        f"output {output} holds files that are not a demo corpus ({shown}); lmforge only replaces what it "
+        "wrote: name a new or empty directory"
+    )
+
+
+def check_demo_corpus_output(output: Path) -> None:
+    """Refuse, before any work, an output that is not new, an empty directory, or a demo corpus lmforge wrote
+    (marked as one, or unmarked but holding nothing but a ground truth and its shards) and nothing else."""
+    check_output_location(output)
+    mark = read_owner_mark(output) if output.is_dir() else None
+    if mark is not None and mark != DEMO_CORPUS_OWNER:
+        check_existing_output(output, DEMO_CORPUS_OWNER)  # raises: another command's output
+    if demo_corpus_files(output) is None:
+        raise _refuse_not_a_corpus(output)
+
+
+def write_demo_corpus_atomically(
+    directory: Path, num_docs: int, seed: int, *, shard_docs: int = 5000
+) -> DemoCorpusTruth:
+    """Write the corpus into a temporary sibling, mark it as lmforge's, and rename it into place.
+
+    Refused (OutputRefusedError, nothing touched) unless `directory` is new, empty, or a demo corpus lmforge
+    wrote; checked again just before the rename, and the old corpus is removed only after the new one is in
+    place. A killed run leaves only a `.tmp-NAME-PID-XXXXXXXX` sibling, which the next run removes.
+    """
+    check_demo_corpus_output(directory)
+    directory = directory.expanduser().resolve()
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputRefusedError(f"cannot write output {directory}: {error.strerror or error}") from error
+    remove_stale_temporaries(directory)
+    tmp = directory.parent / f"{TMP_PREFIX}{directory.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        truth = generate_demo_corpus(tmp, num_docs, seed, shard_docs=shard_docs)
+        write_owner_mark(tmp, DEMO_CORPUS_OWNER)
+        check_demo_corpus_output(directory)  # again: nothing that appeared meanwhile is destroyed
+        if directory.exists() and any(directory.iterdir()):
+            old = directory.parent / f"{TMP_PREFIX}{directory.name}-old-{uuid.uuid4().hex[:8]}"
+            directory.rename(old)
+            try:
+                tmp.rename(directory)
+            except BaseException:
+                old.rename(directory)
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            if directory.exists():
+                directory.rmdir()  # empty: nothing of anyone's is lost
+            tmp.rename(directory)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return truth
+
+
 def demo_corpus_command(docs: int, output: Path, seed: int) -> None:
-    """`lmforge demo-corpus --docs N --output DIR [--seed S]`: write the corpus and print what it holds."""
+    """`lmforge demo-corpus --docs N --output DIR [--seed S]`: write the corpus and print what it holds.
+
+    DIR must be new, empty, or a demo corpus lmforge wrote; anything else is refused before any work starts.
+    """
+    check_demo_corpus_output(output)
     started = time.perf_counter()
-    truth = generate_demo_corpus(output, docs, seed)
+    truth = write_demo_corpus_atomically(output, docs, seed)
     elapsed = time.perf_counter() - started
     counts = ", ".join(f"{kind} {count}" for kind, count in sorted(truth.kind_counts().items()))
     print(

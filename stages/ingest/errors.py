@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from stages.core.errors import UserError
 
-class InputError(ValueError):
+
+class InputError(UserError):
     """An input path is missing, empty, or of a format ingest cannot read; the message is one line."""

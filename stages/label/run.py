@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,14 @@ from typing import Any
 
 from stages.core.execution import map_dataset_locally, map_dataset_on_ray
 from stages.core.manifest import Manifest, describe_input
-from stages.core.runner import DEFAULT_BATCH_ROWS, BatchWriter, Executor, StageRun, run_stage_over_units
+from stages.core.runner import (
+    DEFAULT_BATCH_ROWS,
+    BatchWriter,
+    Executor,
+    StageRun,
+    Upstream,
+    run_stage_over_units,
+)
 from stages.label.config import LabelConfig
 from stages.label.quality_model import MODEL_FILE
 from stages.label.quality_training import train_quality_classifier
@@ -34,12 +42,14 @@ def run_label(
     force: bool = False,
     ray_address: str | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
+    upstream: Upstream | None = None,
 ) -> Manifest:
     """Train, label, threshold, audit; publish the output dataset (skipped when an identical run already did)."""
     run = StageRun(
         stage=LabelStage(config),
         inputs=[describe_input(path) for path in label_run_inputs(config, inputs)],
         output=Path(output),
+        upstream=upstream,
     )
     if not force and (existing := run.completed_manifest()) is not None:
         return existing
@@ -50,7 +60,7 @@ def run_label(
         training.report["model_file"] = MODEL_FILE
     if training.model is None and config.min_quality_score is not None:
         extra["min_quality_score_ignored"] = "no quality classifier was trained, so no document has a score"
-    apply_run = StageRun(stage=LabelStage(config, training.model), inputs=run.inputs, output=run.output)
+    apply_run = dataclasses.replace(run, stage=LabelStage(config, training.model))
 
     def process(writer: BatchWriter) -> Iterator[dict[str, Any]]:
         if training.model is not None:

@@ -23,7 +23,7 @@ from typing import Any
 from stages.core.dataset import atomic_dataset_directory
 from stages.core.execution import map_dataset_locally, map_dataset_on_ray
 from stages.core.manifest import Manifest, describe_input
-from stages.core.runner import DEFAULT_BATCH_ROWS, BatchWriter, Executor, StageRun, summarise
+from stages.core.runner import DEFAULT_BATCH_ROWS, BatchWriter, Executor, StageRun, Upstream, summarise
 from stages.tokenize.config import TokenizeConfig
 from stages.tokenize.stage import TokenizePackStage
 
@@ -62,6 +62,7 @@ def run_tokenize(
     force: bool = False,
     ray_address: str | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
+    upstream: Upstream | None = None,
 ) -> Manifest:
     """Tokenize and pack documents into `output` (skipped when an identical run already produced it)."""
     entries = [describe_input(path) for path in inputs]
@@ -70,11 +71,13 @@ def run_tokenize(
             raise FileNotFoundError(f"tokenizer directory not found: {config.tokenizer}")
         entries.append(describe_input(config.tokenizer))
     output = Path(output)
-    run = StageRun(stage=TokenizePackStage(config, tokenizer_dir=""), inputs=entries, output=output)
+    run = StageRun(
+        stage=TokenizePackStage(config, tokenizer_dir=""), inputs=entries, output=output, upstream=upstream
+    )
     if not force and (existing := run.completed_manifest()) is not None:
         return existing
     started = time.perf_counter()
-    with atomic_dataset_directory(output) as tmp:
+    with atomic_dataset_directory(output, run.stage.name) as tmp:
         prepare_tokenizer(config, inputs, tmp / TOKENIZER_DIR)
         tokenizer_seconds = time.perf_counter() - started
         stage = TokenizePackStage(config, tokenizer_dir=str(tmp / TOKENIZER_DIR))
@@ -95,5 +98,7 @@ def run_tokenize(
                 "seq_len": config.seq_len,
             }
         )
+        if upstream is not None:
+            upstream.attach(tmp, manifest, output)
         manifest.write(tmp)
     return manifest

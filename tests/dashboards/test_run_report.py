@@ -16,6 +16,7 @@ import pytest
 from dashboards.report import REPORT_FILE, report_command, write_report
 from dashboards.report.render import SECTIONS
 from flows.run_summary import read_run_summary
+from stages.core.errors import UserError
 from stages.core.manifest import MANIFEST_NAME, read_manifest
 
 pytestmark = pytest.mark.slow  # the session fixture runs the whole tiny pipeline (~2 min)
@@ -153,7 +154,7 @@ def test_markup_in_reasons_and_metrics_stays_escaped(pipeline_run: Path, tmp_pat
 
 
 def test_report_command_rejects_a_missing_directory(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(UserError, match="no run directory"):
         report_command(tmp_path / "nowhere")
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import sys
 from collections.abc import Sequence
 
@@ -29,10 +30,27 @@ DATABASE_ENVIRONMENT_VARIABLE = "LMFORGE_LABEL_DB"
 USAGE = __doc__.split("\n\n", 2)[2] if __doc__ else ""  # the command list and the --db note, for --help
 LABEL_USER_ERRORS: tuple[type[BaseException], ...] = (LabelServiceError,)
 EXIT_USAGE = 2
+LISTEN_BACKLOG = 2048  # uvicorn's default
 
 
 def default_database() -> str:
     return os.environ.get(DATABASE_ENVIRONMENT_VARIABLE) or DEFAULT_DATABASE_URL
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to (host, port) and listening, as uvicorn would open it (SO_REUSEADDR); port 0 lets the
+    system choose. Opened before anything is printed, so a port in use is a one-line error, not a crash later."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(LISTEN_BACKLOG)
+    except OSError as error:
+        sock.close()
+        reason = error.strerror or str(error)
+        raise LabelServiceError(f"cannot listen on {host}:{port}: {reason}") from error
+    return sock
 
 
 def command_serve(arguments: argparse.Namespace) -> int:
@@ -40,9 +58,18 @@ def command_serve(arguments: argparse.Namespace) -> int:
 
     from stages.label.service.app import create_app
 
-    app = create_app(arguments.db, secure_cookies=arguments.secure_cookies)
-    print(f"lmforge label: serving {arguments.db} on http://{arguments.host}:{arguments.port}/", flush=True)
-    uvicorn.run(app, host=arguments.host, port=arguments.port, log_level=arguments.log_level)
+    sock = listening_socket(arguments.host, arguments.port)
+    try:
+        app = create_app(arguments.db, secure_cookies=arguments.secure_cookies)
+        port = int(sock.getsockname()[1])
+        shown_host = f"[{arguments.host}]" if ":" in arguments.host else arguments.host
+        print(f"lmforge label: serving {arguments.db} on http://{shown_host}:{port}/", flush=True)
+        config = uvicorn.Config(
+            app, host=arguments.host, port=port, log_level=arguments.log_level, backlog=LISTEN_BACKLOG
+        )
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
     return 0
 
 
@@ -102,7 +129,7 @@ def add_label_commands(subparsers: argparse._SubParsersAction) -> None:
     serve = commands.add_parser("serve", help="run the labeling site (uvicorn)")
     add_database_argument(serve)
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8600)
+    serve.add_argument("--port", type=int, default=8600, help="8600 by default; 0 picks a free port")
     serve.add_argument("--secure-cookies", action="store_true", help="behind HTTPS: cookies only over TLS")
     serve.add_argument(
         "--log-level", default="info", choices=("critical", "error", "warning", "info", "debug")

@@ -25,15 +25,22 @@ reasons) and `filter_agrees` (the filter dropped it and people say drop, or kept
 truth to measure or tune a curation filter with.
 
 Files are JSONL (`.jsonl`) or Parquet (`.parquet`), chosen by the path's suffix, written atomically.
+
+What an export may write over (issue 12: lmforge replaces only what it can prove it made): a new path, or a file
+an earlier export wrote and nobody changed since. Each export leaves a record beside its file,
+`.NAME.lmforge.json` (hidden, so tools reading the directory, lmforge's own included, skip it), holding the
+file's sha256; an existing file is replaced only when its bytes match that record. A directory, any other file,
+or a parent directory that cannot be created is refused on one line, before the database is read.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +56,8 @@ DECIDED = "decided"
 DISAGREEMENT = "disagreement"
 PENDING = "pending"
 EXPORT_SUFFIXES = (".jsonl", ".parquet")
+EXPORT_RECORD_SUFFIX = ".lmforge.json"
+EXPORT_RECORD_WRITER = "lmforge label export"
 AUDIT_SCHEMA = pa.schema(
     [
         ("id", pa.string()),
@@ -200,8 +209,15 @@ def check_export_path(path: Path) -> str:
     return suffix
 
 
-def write_rows(rows: list[dict[str, Any]], schema: pa.Schema, path: Path) -> None:
-    """JSONL or Parquet by suffix, through a temporary sibling renamed into place."""
+def write_rows(
+    rows: list[dict[str, Any]],
+    schema: pa.Schema,
+    path: Path,
+    *,
+    before_replace: Callable[[str], None] | None = None,
+) -> str:
+    """JSONL or Parquet by suffix, through a temporary sibling renamed into place; returns the file's sha256.
+    `before_replace(sha256)` runs once the bytes are written, just before the rename (a last check)."""
     suffix = check_export_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -214,10 +230,92 @@ def write_rows(rows: list[dict[str, Any]], schema: pa.Schema, path: Path) -> Non
             else:
                 for row in rows:
                     handle.write(json.dumps(row, ensure_ascii=False).encode() + b"\n")
+        digest = file_sha256(Path(temporary))
+        if before_replace is not None:
+            before_replace(digest)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    return digest
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def export_record_path(path: Path) -> Path:
+    """The record an export leaves beside `path`: `.NAME.lmforge.json`."""
+    return path.with_name(f".{path.name}{EXPORT_RECORD_SUFFIX}")
+
+
+def read_export_record(path: Path) -> set[str] | None:
+    """The sha256 values the record beside `path` vouches for (None when there is no record of lmforge's)."""
+    record = export_record_path(path)
+    if not record.is_file() or record.is_symlink():
+        return None
+    try:
+        values = json.loads(record.read_text(encoding="utf-8"))
+        if values.get("written_by") != EXPORT_RECORD_WRITER:
+            return None
+        return {str(value) for value in (values.get("sha256"), values.get("previous_sha256")) if value}
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def check_export_target(path: Path) -> None:
+    """Refuse, before any work, an export path lmforge may not write: a wrong suffix, a directory, an existing
+    file that is not an unchanged earlier export, or a parent directory that cannot be created."""
+    check_export_path(path)
+    if path.is_dir():
+        raise ExportError(
+            f"export path {path} is a directory; name a file inside it, such as {path / 'labels.jsonl'}"
+        )
+    record = export_record_path(path)
+    if (record.exists() or record.is_symlink()) and read_export_record(path) is None:
+        raise ExportError(
+            f"{record} exists and lmforge did not write it; remove it or name another export path"
+        )
+    if path.exists() or path.is_symlink():
+        vouched = read_export_record(path)
+        if not path.is_file() or path.is_symlink() or not vouched or file_sha256(path) not in vouched:
+            raise ExportError(
+                f"export path {path} exists and is not an unchanged earlier lmforge export; lmforge only "
+                "replaces what it wrote: remove it or name another path"
+            )
+    ancestor = path.absolute().parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ExportError(f"cannot create the directory of export {path}: {ancestor} is not a directory")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ExportError(f"cannot write export {path}: {ancestor} is not writable")
+
+
+def write_export(rows: list[dict[str, Any]], schema: pa.Schema, path: Path) -> None:
+    """`write_rows` under the ownership rule of the module docstring: checked again just before the rename,
+    and the record updated first (vouching for the old and the new bytes), so a crash leaves either file
+    replaceable by the next export."""
+
+    def publish(digest: str) -> None:
+        check_export_target(path)
+        previous = file_sha256(path) if path.is_file() else None
+        record = {"written_by": EXPORT_RECORD_WRITER, "file": path.name, "sha256": digest}
+        if previous is not None and previous != digest:
+            record["previous_sha256"] = previous
+        target = export_record_path(path)
+        tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        tmp.replace(target)
+
+    try:
+        write_rows(rows, schema, path, before_replace=publish)
+    except OSError as error:
+        raise ExportError(f"cannot write export {path}: {error.strerror or error}") from error
 
 
 def preference_schema() -> pa.Schema:
@@ -229,17 +327,17 @@ def preference_schema() -> pa.Schema:
 def export_preferences(database_url: str, path: str | Path, *, batch: str | None = None) -> dict[str, Any]:
     """Write the decided pairs (all batches, or one) to `path`; returns the counts (`pairs_written`, `ties`,
     `both_bad`, `disagreements`, `pending`, `skipped`, `items`) plus `path`."""
-    check_export_path(Path(path))
+    check_export_target(Path(path))
     with session_factory(database_url)() as session:
         rows, report = preference_rows(session, batch)
-    write_rows(rows, preference_schema(), Path(path))
+    write_export(rows, preference_schema(), Path(path))
     return {**report, "path": str(path)}
 
 
 def export_audit(database_url: str, path: str | Path, *, batch: str | None = None) -> dict[str, Any]:
     """Write the decided document audits to `path`; returns the counts plus `path`."""
-    check_export_path(Path(path))
+    check_export_target(Path(path))
     with session_factory(database_url)() as session:
         rows, report = audit_rows(session, batch)
-    write_rows(rows, AUDIT_SCHEMA, Path(path))
+    write_export(rows, AUDIT_SCHEMA, Path(path))
     return {**report, "path": str(path)}

@@ -78,7 +78,7 @@ def test_rerun_is_skipped_and_changed_config_reruns(input_dataset: Path, tmp_pat
 
 
 class ExplodingStage(MinimumLengthStage):
-    name: ClassVar[str] = "exploding"
+    """The same stage, failing in its workers (a rerun with another config that dies part-way)."""
 
     def process_batch(self, table: pa.Table) -> BatchResult:
         raise RuntimeError("worker died")
@@ -94,7 +94,9 @@ def test_failed_stage_leaves_nothing_half_written(input_dataset: Path, tmp_path:
 def test_failed_rerun_keeps_the_previous_complete_output(input_dataset: Path, tmp_path: Path) -> None:
     good = run_map_stage(MinimumLengthStage(), [input_dataset], tmp_path / "out", executor="local")
     with pytest.raises(RuntimeError):
-        run_map_stage(ExplodingStage(), [input_dataset], tmp_path / "out", executor="local")
+        run_map_stage(
+            ExplodingStage(LengthConfig(min_chars=11)), [input_dataset], tmp_path / "out", executor="local"
+        )
     assert read_manifest(tmp_path / "out").fingerprint == good.fingerprint  # type: ignore[union-attr]
 
 

@@ -87,36 +87,52 @@ def remove_stale_temporaries(output: Path) -> None:
             shutil.rmtree(candidate, ignore_errors=True)
 
 
-@contextmanager
-def atomic_dataset_directory(output: Path, stage_name: str) -> Iterator[Path]:
-    """Yield a temporary directory; on success, replace `output` with it in one rename.
-
-    The temporary directory sits beside `output` (same file system), and carries the owning process id so
-    two concurrent runs never share one. An existing `output` is replaced only when it is a dataset of the same
-    stage (checked again here, at publish time), and removed only after the new one is in place.
-    """
-    owner = OutputOwner("dataset", stage_name)
-    check_existing_output(output, owner)
-    output = output.resolve()
+def temporary_sibling(output: Path) -> Path:
+    """A new hidden directory beside `output` (same file system), named so that only lmforge's cleanup of a
+    killed run's leftovers ever matches it, and carrying the owning process id so two runs never share one."""
     output.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(output)
     tmp = output.parent / f"{TMP_PREFIX}{output.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
+    return tmp
+
+
+def replace_directory(tmp: Path, output: Path) -> None:
+    """Put the finished `tmp` at `output` by rename; an old `output` (already checked to be replaceable) is
+    removed only once the new one is in place, and put back if the rename fails."""
+    if output.exists() and any(output.iterdir()):
+        old = output.parent / f"{TMP_PREFIX}{output.name}-old-{uuid.uuid4().hex[:8]}"
+        output.rename(old)
+        try:
+            tmp.rename(output)
+        except BaseException:
+            old.rename(output)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        if output.exists():
+            output.rmdir()  # empty: nothing of anyone's is lost
+        tmp.rename(output)
+
+
+@contextmanager
+def atomic_dataset_directory(output: Path, stage_name: str) -> Iterator[Path]:
+    """Yield a temporary directory; on success, replace `output` with it in one rename.
+
+    An existing `output` is replaced only when it is a dataset of the same stage (checked again at publish
+    time, so nothing that appeared meanwhile is destroyed).
+    """
+    owner = OutputOwner("dataset", stage_name)
+    check_existing_output(output, owner)
+    output = output.resolve()
+    tmp = temporary_sibling(output)
     (tmp / REJECTS_DIR).mkdir()
     try:
         yield tmp
         if read_manifest(tmp) is None:
             raise RuntimeError(f"internal error: {tmp} was closed without a manifest")
         check_existing_output(output, owner)
-        if output.exists() and any(output.iterdir()):
-            trash = output.parent / f"{TMP_PREFIX}{output.name}-old-{uuid.uuid4().hex[:8]}"
-            output.rename(trash)
-            tmp.rename(output)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            if output.exists():
-                output.rmdir()  # empty: nothing of anyone's is lost
-            tmp.rename(output)
+        replace_directory(tmp, output)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

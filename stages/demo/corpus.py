@@ -15,18 +15,16 @@ new one is there.
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import shutil
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from stages.core.dataset import TMP_PREFIX, remove_stale_temporaries
+from stages.core.dataset import replace_directory, temporary_sibling
 from stages.core.output_safety import (
     OWNER_MARK,
     OutputOwner,
@@ -483,25 +481,12 @@ def write_demo_corpus_atomically(
         directory.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise OutputRefusedError(f"cannot write output {directory}: {error.strerror or error}") from error
-    remove_stale_temporaries(directory)
-    tmp = directory.parent / f"{TMP_PREFIX}{directory.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp = temporary_sibling(directory)
     try:
         truth = generate_demo_corpus(tmp, num_docs, seed, shard_docs=shard_docs)
         write_owner_mark(tmp, DEMO_CORPUS_OWNER)
         check_demo_corpus_output(directory)  # again: nothing that appeared meanwhile is destroyed
-        if directory.exists() and any(directory.iterdir()):
-            old = directory.parent / f"{TMP_PREFIX}{directory.name}-old-{uuid.uuid4().hex[:8]}"
-            directory.rename(old)
-            try:
-                tmp.rename(directory)
-            except BaseException:
-                old.rename(directory)
-                raise
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            if directory.exists():
-                directory.rmdir()  # empty: nothing of anyone's is lost
-            tmp.rename(directory)
+        replace_directory(tmp, directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -1,8 +1,13 @@
-"""C4's rules (Raffel et al. 2020; tfds `c4_utils.clean_page`): remove boilerplate lines, drop some pages.
+"""C4's rules (Raffel et al. 2020; tfds `c4_utils.clean_page`) as datatrove's `C4QualityFilter` applies them:
+remove boilerplate lines, drop some pages.
 
-Lines are checked in C4's order, and the page-level drops (lorem ipsum, curly bracket) only look at lines that
-survived the earlier line rules, as in C4: a line of code without terminal punctuation is removed rather than
-taking the whole page with it. Blank lines are kept as paragraph breaks and are not counted as removed.
+Lines (`str.splitlines`, stripped) are checked in C4's order, and the page-level drops (lorem ipsum, curly
+bracket) only look at lines that survived the earlier line rules: a line of code without terminal punctuation
+is removed rather than taking the whole page with it. A line's words are its whitespace tokens, counted before
+citations are cut out; a kept line adds its sentences as spaCy's sentencizer counts them (at least one); a page
+with fewer than `min_sentences` is dropped. Blank lines are removed like any line without terminal punctuation
+(`keep_paragraph_breaks` keeps them, and `curly_quotes_end_lines` accepts `”` and `’` as line ends: lmforge's
+earlier rules).
 """
 
 from __future__ import annotations
@@ -13,8 +18,12 @@ from typing import NamedTuple
 
 from stages.clean.config import C4Config
 from stages.clean.drop import Drop, below
+from stages.clean.word_tokens import ENGLISH_WORDS, SENTENCE_END_CHARS
 
-TERMINAL_PUNCTUATION = (".", "?", "!", '"', "'", "”", "’")
+SENTENCE_END_CHARACTER = re.compile("[" + re.escape("".join(sorted(SENTENCE_END_CHARS))) + "]")
+
+TERMINAL_PUNCTUATION = (".", "?", "!", '"', "'")
+CURLY_QUOTES = ("”", "’")
 ELLIPSIS = "..."
 POLICY_PHRASES = (
     "terms of use",
@@ -24,8 +33,7 @@ POLICY_PHRASES = (
     "use of cookies",
     "use cookies",
 )
-CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]", re.IGNORECASE)
-SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s|$)")
+CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]")
 BLANK_LINE_RUNS = re.compile(r"\n{3,}")
 
 
@@ -38,8 +46,10 @@ class C4Result(NamedTuple):
 
 
 def count_sentences(line: str) -> int:
-    """Sentence ends in a line (a cheap stand-in for NLTK's punkt); a line is at least one sentence."""
-    return max(1, len(SENTENCE_END.findall(line)))
+    """Sentences in a line as spaCy's sentencizer splits them (what datatrove counts); at least one."""
+    if not SENTENCE_END_CHARACTER.search(line):
+        return 1
+    return ENGLISH_WORDS.sentence_count(line)
 
 
 class C4Filter:
@@ -57,24 +67,26 @@ class C4Filter:
         removed: Counter[str] = Counter()
         kept: list[str] = []
         sentences = 0
-        for raw_line in text.split("\n"):
+        line_ends = TERMINAL_PUNCTUATION + (CURLY_QUOTES if config.curly_quotes_end_lines else ())
+        for raw_line in text.splitlines():
             line = raw_line.strip()
-            if not line:
-                kept.append("")
+            if not line:  # removed by the rules below in any case; not counted as a removed line
+                if config.keep_paragraph_breaks:
+                    kept.append("")
                 continue
-            if 0 < config.max_word_length < len(line) and any(
-                len(word) > config.max_word_length for word in line.split()
-            ):
-                removed["too_long_word"] += 1
-                continue
+            if 0 < config.max_word_length < len(line):
+                words = line.split()
+                if any(len(word) > config.max_word_length for word in words):
+                    removed["too_long_word"] += 1
+                    continue
             if config.remove_citations and "[" in line:
-                line = CITATION.sub("", line).strip()
+                line = CITATION.sub("", line)
             if config.remove_lines_without_terminal_punctuation and (
-                not line.endswith(TERMINAL_PUNCTUATION) or line.endswith(ELLIPSIS)
+                not line.endswith(line_ends) or line.endswith(ELLIPSIS)
             ):
                 removed["no_terminal_punctuation"] += 1
                 continue
-            if config.min_words_per_line > 0 and len(line.split()) < config.min_words_per_line:
+            if config.min_words_per_line > 0 and len(raw_line.split()) < config.min_words_per_line:
                 removed["too_few_words"] += 1
                 continue
             lowered = line.lower()
@@ -90,8 +102,12 @@ class C4Filter:
             if config.remove_policy_lines and any(phrase in lowered for phrase in POLICY_PHRASES):
                 removed["policy"] += 1
                 continue
-            sentences += count_sentences(line)
+            if config.min_sentences > 0:
+                sentences += count_sentences(line)
             kept.append(line)
-        cleaned = BLANK_LINE_RUNS.sub("\n\n", "\n".join(kept)).strip()
+        if config.keep_paragraph_breaks:
+            cleaned = BLANK_LINE_RUNS.sub("\n\n", "\n".join(kept)).strip()
+        else:
+            cleaned = "\n".join(kept).strip()
         drop = below(f"{self.family}:too_few_sentences", "sentences", sentences, config.min_sentences)
         return C4Result(cleaned, removed, drop)

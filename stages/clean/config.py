@@ -112,7 +112,10 @@ class LanguageConfig(FilterConfig):
 
 
 class GopherQualityConfig(FilterConfig):
-    """Gopher's quality heuristics (Rae et al. 2021, appendix A1)."""
+    """Gopher's quality heuristics (Rae et al. 2021, appendix A1), decided as datatrove's GopherQualityFilter.
+
+    Words are spaCy's English tokens (stages/clean/word_tokens.py); the word count and mean word length leave out
+    words made only of punctuation, the ratios below count every word."""
 
     min_words: int = Field(50, description="fewer words: dropped as gopher_quality:too_few_words")
     max_words: int = Field(100_000, description="more words: dropped as gopher_quality:too_many_words")
@@ -126,16 +129,16 @@ class GopherQualityConfig(FilterConfig):
         0.1, description="largest ratio to the word count of `#` symbols, and of ellipses"
     )
     max_bullet_line_fraction: float = Field(
-        0.9, description="largest fraction of non-empty lines that start with a bullet"
+        0.9, description="largest fraction of lines that start with a bullet (`•` or `-`, after spaces)"
     )
     max_ellipsis_line_fraction: float = Field(
-        0.3, description="largest fraction of non-empty lines that end with an ellipsis"
+        0.3, description="largest fraction of lines that end with an ellipsis (`...` or `…`)"
     )
     min_alpha_word_fraction: float = Field(
-        0.8, description="smallest fraction of whitespace-separated tokens that contain a letter"
+        0.8, description="smallest fraction of words (punctuation tokens included) that contain a letter"
     )
     min_stop_words: int = Field(
-        2, description="fewest occurrences of stop_words a document needs (0: no check)"
+        2, description="fewest distinct stop_words a document needs, as written (case-sensitive; 0: no check)"
     )
     stop_words: list[str] = Field(
         default_factory=lambda: ["the", "be", "to", "of", "and", "that", "have", "with"],
@@ -144,10 +147,11 @@ class GopherQualityConfig(FilterConfig):
 
 
 class GopherRepetitionConfig(FilterConfig):
-    """Gopher's repetition heuristics (table A1): repeated lines, paragraphs and n-grams."""
+    """Gopher's repetition heuristics (table A1), decided as datatrove's GopherRepetitionFilter: repeated lines
+    (split at runs of newlines), paragraphs (split at runs of 2+ newlines) and word n-grams."""
 
     max_duplicate_line_fraction: float = Field(
-        0.3, description="largest fraction of non-empty lines that repeat an earlier line"
+        0.3, description="largest fraction of lines that repeat an earlier line"
     )
     max_duplicate_paragraph_fraction: float = Field(
         0.3, description="largest fraction of paragraphs that repeat an earlier paragraph"
@@ -160,8 +164,13 @@ class GopherRepetitionConfig(FilterConfig):
     )
     max_top_ngram_char_fraction: dict[int, float] = Field(
         default_factory=lambda: {2: 0.20, 3: 0.18, 4: 0.16},
-        description="by n: largest share of the text's characters in the most frequent repeated word n-gram "
-        "(times its count)",
+        description="by n: largest share of the text's characters in the most frequent word n-gram (the first "
+        "among equals; its characters times its count)",
+    )
+    top_ngram_needs_repeat: bool = Field(
+        False,
+        description="true: only an n-gram that occurs twice or more counts as the top n-gram (lmforge's earlier "
+        "rule; the reference also counts one seen once, which drops texts of a few words)",
     )
     max_duplicate_ngram_char_fraction: dict[int, float] = Field(
         default_factory=lambda: {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10},
@@ -178,11 +187,21 @@ class GopherRepetitionConfig(FilterConfig):
 
 
 class C4Config(FilterConfig):
-    """C4's line removals and whole-page drops (Raffel et al. 2020, and tfds `c4_utils.clean_page`)."""
+    """C4's line removals and whole-page drops (Raffel et al. 2020, tfds `c4_utils.clean_page`), decided as
+    datatrove's C4QualityFilter."""
 
     remove_javascript_lines: bool = Field(True, description="remove lines that mention javascript")
     remove_lines_without_terminal_punctuation: bool = Field(
-        True, description="remove lines that do not end in terminal punctuation, or end in an ellipsis"
+        True, description="remove lines that do not end in terminal punctuation (. ? ! \" '), or end in '...'"
+    )
+    curly_quotes_end_lines: bool = Field(
+        False,
+        description="true: a line may also end in ” or ’ (lmforge's earlier rule; C4 and datatrove: no)",
+    )
+    keep_paragraph_breaks: bool = Field(
+        False,
+        description="true: keep blank lines (one between paragraphs) in the cleaned text (lmforge's earlier "
+        "rule; C4 and datatrove join the kept lines with single newlines)",
     )
     remove_policy_lines: bool = Field(
         True, description="remove lines that mention terms of use, a privacy or cookie policy, or cookies"
@@ -201,23 +220,33 @@ class C4Config(FilterConfig):
         True, description="drop the page when a remaining line contains '{' (c4:curly_bracket)"
     )
     min_sentences: int = Field(
-        3, description="drop the page when its remaining lines hold fewer sentences (c4:too_few_sentences)"
+        5,
+        description="drop the page when its remaining lines hold fewer sentences, as spaCy's sentencizer counts "
+        "them (c4:too_few_sentences; 0: no check)",
     )
 
 
 class FineWebConfig(FilterConfig):
-    """FineWeb's extra line-level quality rules (Penedo et al. 2024)."""
+    """FineWeb's extra line-level quality rules (Penedo et al. 2024), decided as datatrove's FineWebQualityFilter."""
 
     min_line_punctuation_fraction: float = Field(
-        0.12, description="smallest fraction of non-empty lines that end in punctuation"
+        0.12, description="smallest fraction of non-blank lines that end in terminal punctuation"
     )
-    max_duplicate_line_char_fraction: float = Field(
-        0.1, description="largest share of the lines' characters in lines that repeat an earlier one"
+    line_punctuation_exempt_zero: bool = Field(
+        False, description="true: a page with no punctuated line at all is not dropped for it"
     )
     max_short_line_fraction: float = Field(
-        0.67, description="largest fraction of non-empty lines that are short"
+        0.67, description="largest fraction of non-blank lines that are short"
     )
     short_line_max_characters: int = Field(30, description="a line of at most this many characters is short")
+    max_duplicate_line_char_fraction: float = Field(
+        0.01,
+        description="largest share of the text's characters (newlines left out) in lines that repeat an "
+        "earlier one",
+    )
+    max_newline_word_ratio: float = Field(
+        0.3, description="largest ratio of newlines to words (fineweb:newline_ratio: list-like pages)"
+    )
 
 
 class ToxicityConfig(FilterConfig):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from functools import cached_property
 
+from stages.clean.word_tokens import ENGLISH_WORDS
+
 WORD_PATTERN = re.compile(r"\w+(?:[-'’]\w+)*")
 PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n\s*")
 
@@ -44,5 +46,16 @@ class DocumentView:
 
     @cached_property
     def tokens(self) -> list[str]:
-        """Whitespace-separated tokens, symbols included (what Gopher's alphabetic-word rule counts)."""
+        """Whitespace-separated tokens, symbols included."""
         return self.text.split()
+
+    @cached_property
+    def reference_words(self) -> list[str]:
+        """The words of the reference filters: spaCy's English tokens (punctuation tokens included, case kept),
+        as `stages.clean.word_tokens` reproduces them."""
+        return ENGLISH_WORDS.words(self.text)
+
+    @cached_property
+    def reference_words_by_line(self) -> str:
+        """`reference_words` joined by newlines (no word holds one), for counting words with one regex."""
+        return "\n".join(self.reference_words)

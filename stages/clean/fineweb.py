@@ -1,17 +1,29 @@
-"""FineWeb's extra quality rules (Penedo et al. 2024; datatrove's `FineWebQualityFilter`), over non-empty lines."""
+"""FineWeb's extra quality rules (Penedo et al. 2024) as datatrove's `FineWebQualityFilter` decides them.
+
+Lines are the text's `\n`-separated lines that are not blank, unstripped (a line ending in a space does not end
+in punctuation). In the reference's order: the fraction of lines ending in terminal punctuation (datatrove's
+list of sentence-final marks in every script: no quotes, no `…`), the fraction of short lines, the characters
+in repeated lines over the characters of the text without its newlines, and newlines per word (reference
+words: `DocumentView.reference_words`). A text without a non-blank line is dropped as `fineweb:empty`.
+"""
 
 from __future__ import annotations
 
 from stages.clean.config import FineWebConfig
 from stages.clean.document_view import DocumentView
-from stages.clean.drop import Drop, above, below
+from stages.clean.drop import Drop, above
+from stages.clean.gopher_quality import SYMBOL_CHARACTERS
 from stages.clean.gopher_repetition import duplicate_counts
 
-LINE_END_PUNCTUATION = (".", "'", '"', "!", "?", "”", "’", "…")
+# datatrove's TERMINAL_PUNCTUATION: the sentence-final marks at the end of `SYMBOL_CHARACTERS`, plus `!.?`,
+# `。` and `．`.
+LINE_END_PUNCTUATION = tuple(
+    sorted({"!", ".", "?", "\u3002", "\uff0e", *SYMBOL_CHARACTERS[SYMBOL_CHARACTERS.index("\u0589") :]})
+)
 
 
 class FineWebFilter:
-    """Rejects pages with few punctuated lines, many characters in repeated lines, or mostly short lines."""
+    """Rejects pages with few punctuated lines, mostly short lines, characters in repeated lines, or list-like."""
 
     family = "fineweb"
 
@@ -20,34 +32,45 @@ class FineWebFilter:
 
     def check(self, view: DocumentView) -> Drop | None:
         config = self.config
-        lines = view.lines
-        if not config.enabled or not lines:
+        if not config.enabled:
             return None
         family = self.family
-        punctuated = sum(1 for line in lines if line.endswith(LINE_END_PUNCTUATION))
-        drop = below(
-            f"{family}:line_punctuation_ratio",
-            "line_punctuation_ratio",
-            punctuated / len(lines),
-            config.min_line_punctuation_fraction,
+        text = view.text
+        lines = [line for line in text.split("\n") if not line.isspace() and line]
+        if not lines:
+            return Drop(f"{family}:empty", "no non-blank line")
+        line_count = len(lines)
+        punctuated = sum(1 for line in lines if line.endswith(LINE_END_PUNCTUATION)) / line_count
+        if punctuated < config.min_line_punctuation_fraction and not (
+            punctuated == 0 and config.line_punctuation_exempt_zero
+        ):
+            return Drop(
+                f"{family}:line_punctuation_ratio",
+                f"line_punctuation_ratio={punctuated:.4g} < {config.min_line_punctuation_fraction:g}",
+            )
+        short_limit = config.short_line_max_characters
+        short = sum(1 for line in lines if len(line) <= short_limit)
+        drop = above(
+            f"{family}:short_line_ratio",
+            "short_line_ratio",
+            short / line_count,
+            config.max_short_line_fraction,
         )
         if drop:
             return drop
-        line_characters = sum(len(line) for line in lines)
+        newlines = text.count("\n")
         duplicate_characters = duplicate_counts(lines)[1]
         drop = above(
             f"{family}:duplicate_line_chars",
             "duplicate_line_char_fraction",
-            duplicate_characters / max(line_characters, 1),
+            duplicate_characters / (len(text) - newlines),
             config.max_duplicate_line_char_fraction,
         )
         if drop:
             return drop
-        short_limit = config.short_line_max_characters
-        short = sum(1 for line in lines if len(line) <= short_limit)
         return above(
-            f"{family}:short_line_ratio",
-            "short_line_ratio",
-            short / len(lines),
-            config.max_short_line_fraction,
+            f"{family}:newline_ratio",
+            "newline_word_ratio",
+            newlines / len(view.reference_words),
+            config.max_newline_word_ratio,
         )

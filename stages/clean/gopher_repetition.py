@@ -1,16 +1,21 @@
-"""Gopher's repetition rules (Rae et al. 2021, table A1): repeated lines, paragraphs and word n-grams.
+"""Gopher's repetition rules (Rae et al. 2021, table A1) as datatrove's `GopherRepetitionFilter` decides them:
+repeated paragraphs (split at runs of 2+ newlines), lines (split at runs of newlines) and word n-grams.
 
 The n-gram rules run on integer hashes in NumPy rather than on joined strings: each word is hashed once, and
 the hash of every n-gram is built from the (n-1)-gram hashes, so all nine n-gram sizes cost a few vector ops.
-
-Character fractions are over the length of the text, an n-gram's characters being its words joined by single
-spaces, as in datatrove (whose definitions the thresholds of FineWeb and others were tuned on):
-- top n-gram: characters of the most frequent repeated n-gram, times its count;
-- duplicate n-grams: datatrove's left-to-right scan that counts each repeated occurrence and jumps past it.
+Words are the reference's (`DocumentView.reference_words`). Character fractions are over the length of the text:
+- top n-gram: the most frequent n-gram (ties: the first to occur; an n-gram seen once counts too, as in the
+  reference), its characters with the joining spaces, times its count (`top_ngram_needs_repeat`: only
+  repeated n-grams count, lmforge's earlier rule);
+- duplicate n-grams: datatrove's left-to-right scan that counts each repeated occurrence and jumps past it,
+  an n-gram's characters being its words' characters without spaces.
+The one known difference: datatrove compares n-grams as their words concatenated without spaces, so
+`"ab c"` repeats `"a bc"` there; here n-grams are compared word by word.
 """
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 
 import numpy as np
@@ -19,6 +24,8 @@ from stages.clean.config import GopherRepetitionConfig
 from stages.clean.document_view import DocumentView
 from stages.clean.drop import Drop, above
 
+PARAGRAPH_BREAK = re.compile(r"\n{2,}")
+LINE_BREAKS = re.compile(r"\n+")
 NGRAM_HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -36,13 +43,17 @@ def duplicate_counts(pieces: list[str]) -> tuple[int, int]:
     return duplicates, duplicate_characters
 
 
-def top_ngram_characters(ngram_hashes: np.ndarray, ngram_characters: np.ndarray) -> int:
-    """Characters in the most frequent n-gram times its count; 0 when no n-gram repeats."""
-    _, inverse, counts = np.unique(ngram_hashes, return_inverse=True, return_counts=True)
+def top_ngram_characters(
+    ngram_hashes: np.ndarray, ngram_characters: np.ndarray, needs_repeat: bool = False
+) -> int:
+    """Characters in the most frequent n-gram (the first to occur among equals) times its count; with
+    `needs_repeat`, 0 when no n-gram repeats."""
+    _, first_positions, counts = np.unique(ngram_hashes, return_index=True, return_counts=True)
     top_count = int(counts.max())
-    if top_count < 2:
+    if needs_repeat and top_count < 2:
         return 0
-    return top_count * int(ngram_characters[counts[inverse] == top_count].max())
+    first = int(first_positions[counts == top_count].min())
+    return top_count * int(ngram_characters[first])
 
 
 def duplicate_ngram_characters(ngram_hashes: np.ndarray, ngram_characters: np.ndarray, n: int) -> int:
@@ -91,77 +102,82 @@ class GopherRepetitionFilter:
     def check(self, view: DocumentView) -> Drop | None:
         if not self.config.enabled:
             return None
+        if not view.text:
+            return Drop(f"{self.family}:empty", "text is empty")
         return self._check_paragraphs_and_lines(view) or self._check_ngrams(view)
 
     def _check_paragraphs_and_lines(self, view: DocumentView) -> Drop | None:
         config = self.config
         family = self.family
-        text_length = max(len(view.text), 1)
-        paragraphs = view.paragraphs
-        if paragraphs:
-            duplicates, characters = duplicate_counts(paragraphs)
-            drop = above(
-                f"{family}:dup_paragraph_fraction",
-                "dup_paragraph_fraction",
-                duplicates / len(paragraphs),
-                config.max_duplicate_paragraph_fraction,
-            ) or above(
-                f"{family}:dup_paragraph_char_fraction",
-                "dup_paragraph_char_fraction",
-                characters / text_length,
-                config.max_duplicate_paragraph_char_fraction,
-            )
-            if drop:
-                return drop
-        lines = view.lines
-        if lines:
-            duplicates, characters = duplicate_counts(lines)
-            drop = above(
-                f"{family}:dup_line_fraction",
-                "dup_line_fraction",
-                duplicates / len(lines),
-                config.max_duplicate_line_fraction,
-            ) or above(
-                f"{family}:dup_line_char_fraction",
-                "dup_line_char_fraction",
-                characters / text_length,
-                config.max_duplicate_line_char_fraction,
-            )
-            if drop:
-                return drop
-        return None
+        text = view.text
+        text_length = len(text)
+        paragraphs = PARAGRAPH_BREAK.split(text.strip())
+        duplicates, characters = duplicate_counts(paragraphs)
+        drop = above(
+            f"{family}:dup_paragraph_fraction",
+            "dup_paragraph_fraction",
+            duplicates / len(paragraphs),
+            config.max_duplicate_paragraph_fraction,
+        ) or above(
+            f"{family}:dup_paragraph_char_fraction",
+            "dup_paragraph_char_fraction",
+            characters / text_length,
+            config.max_duplicate_paragraph_char_fraction,
+        )
+        if drop:
+            return drop
+        lines = LINE_BREAKS.split(text)
+        duplicates, characters = duplicate_counts(lines)
+        return above(
+            f"{family}:dup_line_fraction",
+            "dup_line_fraction",
+            duplicates / len(lines),
+            config.max_duplicate_line_fraction,
+        ) or above(
+            f"{family}:dup_line_char_fraction",
+            "dup_line_char_fraction",
+            characters / text_length,
+            config.max_duplicate_line_char_fraction,
+        )
 
     def _check_ngrams(self, view: DocumentView) -> Drop | None:
-        words = view.words
+        words = view.reference_words
         word_count = len(words)
         if word_count < 2:
             return None
-        total_characters = len(view.text)
+        text_length = len(view.text)
         word_hashes = np.fromiter(map(hash, words), dtype=np.int64, count=word_count).view(np.uint64)
-        word_lengths = np.asarray(view.word_lengths, dtype=np.int64)
+        word_lengths = np.fromiter(map(len, words), dtype=np.int64, count=word_count)
         cumulative_lengths = np.concatenate(([0], np.cumsum(word_lengths)))
         ngram_hashes = word_hashes
+        top_fractions: dict[int, float] = {}
+        duplicate_fractions: dict[int, float] = {}
         for n in range(2, min(self._largest_n, word_count) + 1):
             ngram_hashes = ngram_hashes[:-1] * NGRAM_HASH_MULTIPLIER + word_hashes[n - 1 :]
-            ngram_characters = cumulative_lengths[n:] - cumulative_lengths[:-n] + (n - 1)
+            ngram_characters = cumulative_lengths[n:] - cumulative_lengths[:-n]
             if n in self._top_limits:
-                fraction = top_ngram_characters(ngram_hashes, ngram_characters) / total_characters
-                drop = above(
-                    f"{self.family}:top_{n}gram_char_fraction",
-                    f"top_{n}gram_char_fraction",
-                    fraction,
-                    self._top_limits[n],
+                characters = top_ngram_characters(
+                    ngram_hashes, ngram_characters + (n - 1), self.config.top_ngram_needs_repeat
                 )
-                if drop:
-                    return drop
+                top_fractions[n] = characters / text_length
             if n in self._duplicate_limits:
-                fraction = duplicate_ngram_characters(ngram_hashes, ngram_characters, n) / total_characters
-                drop = above(
-                    f"{self.family}:dup_{n}gram_char_fraction",
-                    f"dup_{n}gram_char_fraction",
-                    fraction,
-                    self._duplicate_limits[n],
+                duplicate_fractions[n] = (
+                    duplicate_ngram_characters(ngram_hashes, ngram_characters, n) / text_length
                 )
-                if drop:
-                    return drop
+        for n, limit in self._top_limits.items():
+            fraction = top_fractions.get(n, 0.0)
+            drop = above(
+                f"{self.family}:top_{n}gram_char_fraction", f"top_{n}gram_char_fraction", fraction, limit
+            )
+            if drop:
+                return drop
+        for n, limit in self._duplicate_limits.items():
+            drop = above(
+                f"{self.family}:dup_{n}gram_char_fraction",
+                f"dup_{n}gram_char_fraction",
+                duplicate_fractions.get(n, 0.0),
+                limit,
+            )
+            if drop:
+                return drop
         return None

@@ -65,7 +65,7 @@ def test_rerun_skips_every_stage_and_a_changed_config_reruns_downstream(
         assert again[name]["manifest"] == first[name]["manifest"]
         assert manifest_file_identity(tmp_path / CURATION_OUTPUTS[name]) == identities[name]
 
-    stricter = CurationConfig(clean=CleanConfig(gopher_quality=GopherQualityConfig(min_words=120)))
+    stricter = CurationConfig(clean=CleanConfig(gopher_quality=GopherQualityConfig(min_words=300)))
     changed = curate_locally(tiny_corpus, tmp_path, stricter)
     assert changed["ingest"]["skipped"] is True
     assert changed["ingest"]["manifest"]["fingerprint"] == first["ingest"]["manifest"]["fingerprint"]

@@ -10,15 +10,20 @@ from stages.clean.fineweb import FineWebFilter
 BODY = (
     "The bridge was finished in the spring of that year.\n"
     "It carried the railway across the valley for almost a century.\n"
-    "Engineers still visit it to study the stone arches."
+    "Engineers still visit it to study the stone arches.\n"
+    "A small museum by the river tells its story.\n"
+    "Trains no longer cross it, but walkers do."
 )
 
 
-def test_clean_prose_is_unchanged(english_prose: str) -> None:
+def test_clean_prose_keeps_every_line(english_prose: str) -> None:
+    """C4 (and datatrove) join the kept lines with single newlines: blank lines go, text lines stay."""
     result = C4Filter(C4Config()).clean(english_prose)
     assert result.drop is None
-    assert result.text == english_prose.strip()
+    assert result.text == "\n".join(line for line in english_prose.strip().splitlines() if line)
     assert result.lines_removed.total() == 0
+    kept_breaks = C4Filter(C4Config(keep_paragraph_breaks=True)).clean(english_prose)
+    assert kept_breaks.text == english_prose.strip()
 
 
 def test_boilerplate_lines_are_removed_and_counted() -> None:
@@ -40,10 +45,18 @@ def test_boilerplate_lines_are_removed_and_counted() -> None:
     }
 
 
-def test_paragraph_breaks_survive_line_removal() -> None:
+def test_paragraph_breaks_survive_line_removal_when_kept() -> None:
     text = "First paragraph has a full sentence.\nMenu\n\nSecond paragraph has one too.\n\nFooter"
-    result = C4Filter(C4Config(min_sentences=1)).clean(text)
+    result = C4Filter(C4Config(min_sentences=1, keep_paragraph_breaks=True)).clean(text)
     assert result.text == "First paragraph has a full sentence.\n\nSecond paragraph has one too."
+    result = C4Filter(C4Config(min_sentences=1)).clean(text)
+    assert result.text == "First paragraph has a full sentence.\nSecond paragraph has one too."
+
+
+def test_curly_quotes_end_lines_only_when_asked() -> None:
+    text = BODY + "\nShe called it \u201cthe old lady.\u201d"
+    assert C4Filter(C4Config()).clean(text).text == BODY
+    assert C4Filter(C4Config(curly_quotes_end_lines=True)).clean(text).text == text
 
 
 def test_citations_are_removed() -> None:
@@ -77,7 +90,7 @@ def test_too_few_sentences_after_line_removal() -> None:
     drop = C4Filter(C4Config()).clean("Only one real sentence is here.\nNav bar\nFooter links").drop
     assert drop is not None
     assert drop.reason == "c4:too_few_sentences"
-    assert drop.detail == "sentences=1 < 3"
+    assert drop.detail == "sentences=1 < 5"
 
 
 def test_disabled_rules_do_not_fire() -> None:
@@ -96,7 +109,9 @@ def test_unterminated_lines_can_be_kept() -> None:
 
 
 def test_sentence_count() -> None:
-    assert count_sentences("One. Two! Three? Four") == 3
+    """spaCy's sentencizer: a sentence starts at the first non-punctuation token after `.`, `!` or `?`."""
+    assert count_sentences("One. Two! Three? Four") == 4
+    assert count_sentences("Wait... what (e.g. this) is it?") == 1
     assert count_sentences("No terminal mark") == 1
     assert count_sentences('He said "stop." Then left.') == 2
 

@@ -155,7 +155,8 @@ def test_line_removals_are_counted(
         "Home | Shop | Blog\n" + english_prose + "\nPlease enable JavaScript to see the map of the harbour."
     )
     result = stage.process_batch(documents_table([text]))
-    assert result.kept.column("text")[0].as_py() == english_prose.strip()
+    prose_lines = "\n".join(line for line in english_prose.strip().splitlines() if line)
+    assert result.kept.column("text")[0].as_py() == prose_lines
     assert result.stats["c4:lines_removed"] == 2
     assert result.stats["c4:lines_removed:javascript"] == 1
 

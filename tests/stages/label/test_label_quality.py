@@ -54,7 +54,7 @@ def test_saved_model_reproduces_scores_and_rejected_text_scores_lower(
     model = QualityModel.load(curated_demo / "labeled" / MODEL_FILE)
     assert np.allclose(model.probabilities(DocumentWords.of_texts(labeled_demo.column("text"))), scores)
     rejects = open_rejects(curated_demo / "cleaned").to_table()
-    junk = rejects.filter(pc.starts_with(rejects.column("reason"), "gopher_repetition"))
+    junk = rejects.filter(pc.starts_with(rejects.column("reason"), "gopher_"))  # quality and repetition
     junk_scores = model.probabilities(DocumentWords.of_texts(junk.column("text")))
     assert np.median(junk_scores) < 0.5 < np.median(scores)
 

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test test-fast lint bench clean
 
 install: $(STAMP)
 
@@ -19,8 +19,13 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/lmforge run
 
+# The whole suite, as CI runs it.
 test: $(STAMP)
 	$(BIN)/python -m pytest -q --durations=25
+
+# The inner loop: every module's unit tests, no Ray cluster, no Prefect API, no pipeline, no training.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow" --durations=10
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

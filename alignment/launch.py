@@ -110,7 +110,8 @@ def launch_pretrain(
     cpus_per_worker: float = 1.0,
 ) -> dict[str, Any]:
     """Pretrain on a tokenized dataset into `output` (HF checkpoint, `metrics.json`, `_deepspeed/` for resume).
-    `executor="ray"` goes through Ray Train even for one worker, so a cluster's GPU node does the work."""
+    `executor="ray"` goes through Ray Train for several workers, and for one GPU worker (so a cluster's GPU node
+    does the work); one CPU worker trains in this process, which a Ray Train worker would only add start-up to."""
     return launch_recipe_workers(
         "pretrain",
         "alignment.launch:pretrain_worker",
@@ -122,7 +123,7 @@ def launch_pretrain(
         executor=executor,
         ray_address=ray_address,
         cpus_per_worker=cpus_per_worker,
-        ray_for_one_worker=True,
+        ray_for_one_worker=config.use_gpu,
     )
 
 

@@ -166,7 +166,8 @@ def command_run(arguments: argparse.Namespace) -> None:
     from stages.core.output_safety import OutputOwner, claim_output_directory
 
     started = time.time()
-    config = load_pipeline_config(arguments.config, arguments.set)
+    overrides = [*arguments.set, *([f"until={arguments.until}"] if arguments.until else [])]
+    config = load_pipeline_config(arguments.config, overrides)
     inputs = existing_inputs(arguments.input)
     output = claim_output_directory(Path(arguments.output), OutputOwner("run", "run"), inputs)
     use_local_prefect(output)
@@ -293,6 +294,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--input", nargs="+", default=[], metavar="PATH", help="raw crawl files instead of the demo"
     )
     run.add_argument("--force", action="store_true", help="rerun every stage even if its output is complete")
+    run.add_argument(
+        "--until",
+        choices=("curate", "tokenize", "pretrain", "sft", "preferences", "reward", "align", "evaluate"),
+        help="stop after this step (default: evaluate, the whole pipeline)",
+    )
     run.set_defaults(handler=command_run)
 
     feedback = commands.add_parser(

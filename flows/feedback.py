@@ -45,6 +45,7 @@ from alignment.evaluate import EvaluateConfig
 from alignment.reward import RewardModelConfig
 from flows.training_task import TrainingOutcome, run_training
 from stages.core.config_loading import StrictConfig
+from stages.core.output_safety import OutputOwner, claim_output_directory
 from stages.core.runner import Executor
 
 SUMMARY_FILE = "feedback_summary.json"
@@ -189,8 +190,7 @@ def feedback_flow(
     """`config.rounds` rounds of generate → label → train → evaluate (module docstring); returns the summary."""
     if config.sft_model is None or not config.prompts:
         raise ValueError("the feedback flow needs `sft_model` and `prompts`")
-    run_dir = Path(output).resolve()
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = claim_output_directory(Path(output), OutputOwner("run", "feedback"))
     database_url = config.database_url or default_database(run_dir)
     policy, reward_model = config.sft_model, config.reward_model
     eval_inputs = config.eval_prompts or config.prompts

@@ -18,6 +18,9 @@
 
 Every step resumes: a rerun after a crash skips each step whose output is complete and matches its inputs and
 config. Two runs with different outputs share nothing on disk (each stage writes beside its own output only).
+`until` (`lmforge run --until STEP`) stops after a step: `curate`, `tokenize`, `pretrain`, `sft`, `preferences`,
+`reward`, `align` (the aligned policies) or `evaluate` (everything, the default). Every training step runs in one
+warm training process for the whole run (`flows.training_worker`).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from flows.pipeline_config import PipelineConfig
 from flows.run_summary import RunSummary, StepSummary, write_run_summary
 from flows.stage_task import StageOutcome, run_stage
 from flows.training_task import TrainingOutcome, run_training
+from flows.training_worker import warm_training_worker
 from stages.core.output_safety import OutputOwner, claim_output_directory
 
 CORPUS_DIR = "corpus"
@@ -51,6 +55,104 @@ HELDOUT_REWARD_MODEL_DIR = "checkpoints/rm-heldout"
 EVALUATIONS_DIR = "evaluations"
 
 
+def training_step(
+    recipe: str, config: Any, inputs: list[str], output: Path, pipeline: PipelineConfig
+) -> TrainingOutcome:
+    return TrainingOutcome.model_validate(
+        run_training(
+            recipe,
+            config,
+            inputs,
+            str(output),
+            executor=pipeline.executor,
+            ray_address=pipeline.ray_address,
+        )
+    )
+
+
+def train_and_align(
+    config: PipelineConfig, run_dir: Path, curated_output: str, tokens_output: str, steps: list[StepSummary]
+) -> None:
+    """Every training step after tokenize, in order, each appended to `steps` as it finishes; stops after the
+    step `config.until` names."""
+    base = training_step("pretrain", config.pretrain, [tokens_output], run_dir / BASE_MODEL_DIR, config)
+    steps.append(base.step_summary())
+    if config.until == "pretrain":
+        return
+    # SFT starts from this run's base model, on the demo SFT set built from the labeled documents.
+    sft_config = config.sft.model_copy(update={"model": base.output, "tokenizer": None})
+    sft = training_step("sft", sft_config, [curated_output], run_dir / SFT_MODEL_DIR, config)
+    steps.append(sft.step_summary())
+    if config.until == "sft":
+        return
+    # The demo's preference pairs: the SFT model's own samples on the demo SFT prompts, scored by a rule.
+    preferences_config = config.preferences.model_copy(
+        update={"model": sft.output, "sft_eval_fraction": config.sft.eval_fraction}
+    )
+    preferences = training_step(
+        "preferences", preferences_config, [curated_output], run_dir / PREFERENCES_DIR, config
+    )
+    steps.append(preferences.step_summary())
+    if config.until == "preferences":
+        return
+    pairs = str(Path(preferences.output) / PAIRS_FILE)
+    eval_pairs = str(Path(preferences.output) / EVAL_PAIRS_FILE)
+    aligned = {"model": sft.output, "eval_path": eval_pairs}
+    # The reward models start from the SFT model. The held-out reward model (the reward-hacking guard's judge)
+    # learns from the other, disjoint prompts' pairs and is checked on the first model's training pairs.
+    trained: dict[str, TrainingOutcome] = {}
+    for name, update, recipe_inputs, directory in (
+        ("reward", aligned, [pairs], REWARD_MODEL_DIR),
+        ("reward-heldout", {"model": sft.output, "eval_path": pairs}, [eval_pairs], HELDOUT_REWARD_MODEL_DIR),
+    ):
+        trained[name] = training_step(
+            "reward", config.reward.model_copy(update=update), recipe_inputs, run_dir / directory, config
+        )
+        steps.append(trained[name].step_summary().model_copy(update={"stage": name}))
+    if config.until == "reward":
+        return
+    reward_model, heldout_reward_model = trained["reward"].output, trained["reward-heldout"].output
+    # Each aligned policy from the SFT model: DPO on the training pairs (judged on the held-out ones); the
+    # on-policy methods on the SFT run's training prompts, rewarded by the reward model and guarded by the
+    # held-out one.
+    for method in config.alignment:
+        section = getattr(config, method)
+        if method == "dpo":
+            recipe_config, recipe_inputs = section.model_copy(update=aligned), [pairs]
+        else:
+            recipe_config = section.model_copy(
+                update={
+                    "model": sft.output,
+                    "reward_model": reward_model,
+                    "sft_eval_fraction": config.sft.eval_fraction,
+                    "guard": section.guard.model_copy(update={"heldout_model": heldout_reward_model}),
+                }
+            )
+            recipe_inputs = [curated_output]
+        trained[method] = training_step(
+            method, recipe_config, recipe_inputs, run_dir / CHECKPOINTS_DIR / method, config
+        )
+        steps.append(trained[method].step_summary())
+    if config.until == "align":
+        return
+    # Each aligned policy against the SFT model, on the SFT run's held-out prompts, judged by both reward models.
+    for method in config.alignment:
+        evaluate_config = config.evaluate.model_copy(
+            update={
+                "policy": trained[method].output,
+                "reference": sft.output,
+                "reward_model": reward_model,
+                "heldout_reward_model": heldout_reward_model,
+                "split": "eval",
+                "sft_eval_fraction": config.sft.eval_fraction,
+            }
+        )
+        evaluation = training_step(
+            "evaluate", evaluate_config, [curated_output], run_dir / EVALUATIONS_DIR / method, config
+        )
+        steps.append(evaluation.step_summary().model_copy(update={"stage": f"evaluate-{method}"}))
+
+
 @flow(name="pipeline")
 def pipeline_flow(
     input: list[str] | None = None,
@@ -58,7 +160,8 @@ def pipeline_flow(
     config: PipelineConfig = PipelineConfig(),
     force: bool = False,
 ) -> dict[str, Any]:
-    """Demo corpus (when `input` is empty) → curate → [later stages]; returns the `RunSummary` as a dict."""
+    """Demo corpus (when `input` is empty) → curate → tokenize → training and alignment → evaluation, or up to
+    the step `config.until` names; returns the `RunSummary` as a dict."""
     wall_started = time.perf_counter()
     started_at = time.time()
     run_dir = claim_output_directory(Path(output), OutputOwner("run", "run"), input or [])
@@ -89,130 +192,24 @@ def pipeline_flow(
     )
     outcomes = [StageOutcome.model_validate(outcome) for outcome in curated.values()]
     steps.extend(outcome.step_summary() for outcome in outcomes)
-
     curated_output = outcomes[-1].output
-    tokens = StageOutcome.model_validate(
-        run_stage(
-            "tokenize",
-            config.tokenize,
-            [curated_output],
-            str(run_dir / TOKENS_DIR),
-            executor=config.executor,
-            ray_address=config.ray_address,
-            force=force,
-        )
-    )
-    outcomes.append(tokens)
-    steps.append(tokens.step_summary())
-    base = TrainingOutcome.model_validate(
-        run_training(
-            "pretrain",
-            config.pretrain,
-            [tokens.output],
-            str(run_dir / BASE_MODEL_DIR),
-            executor=config.executor,
-            ray_address=config.ray_address,
-        )
-    )
-    steps.append(base.step_summary())
-    # SFT starts from this run's base model, on the demo SFT set built from the labeled documents.
-    sft = TrainingOutcome.model_validate(
-        run_training(
-            "sft",
-            config.sft.model_copy(update={"model": base.output, "tokenizer": None}),
-            [curated_output],
-            str(run_dir / SFT_MODEL_DIR),
-            executor=config.executor,
-            ray_address=config.ray_address,
-        )
-    )
-    steps.append(sft.step_summary())
-    # The demo's preference pairs: the SFT model's own samples on the demo SFT prompts, scored by a rule.
-    preferences = TrainingOutcome.model_validate(
-        run_training(
-            "preferences",
-            config.preferences.model_copy(
-                update={"model": sft.output, "sft_eval_fraction": config.sft.eval_fraction}
-            ),
-            [curated_output],
-            str(run_dir / PREFERENCES_DIR),
-            executor=config.executor,
-            ray_address=config.ray_address,
-        )
-    )
-    steps.append(preferences.step_summary())
-    pairs = str(Path(preferences.output) / PAIRS_FILE)
-    eval_pairs = str(Path(preferences.output) / EVAL_PAIRS_FILE)
-    aligned = {"model": sft.output, "eval_path": eval_pairs}
-    # The reward models start from the SFT model. The held-out reward model (the reward-hacking guard's judge)
-    # learns from the other, disjoint prompts' pairs and is checked on the first model's training pairs.
-    trained: dict[str, TrainingOutcome] = {}
-    for name, update, recipe_inputs, directory in (
-        ("reward", aligned, [pairs], REWARD_MODEL_DIR),
-        ("reward-heldout", {"model": sft.output, "eval_path": pairs}, [eval_pairs], HELDOUT_REWARD_MODEL_DIR),
-    ):
-        trained[name] = TrainingOutcome.model_validate(
-            run_training(
-                "reward",
-                config.reward.model_copy(update=update),
-                recipe_inputs,
-                str(run_dir / directory),
-                executor=config.executor,
-                ray_address=config.ray_address,
-            )
-        )
-        steps.append(trained[name].step_summary().model_copy(update={"stage": name}))
-    reward_model, heldout_reward_model = trained["reward"].output, trained["reward-heldout"].output
-    # Each aligned policy from the SFT model: DPO on the training pairs (judged on the held-out ones); the
-    # on-policy methods on the SFT run's training prompts, rewarded by the reward model and guarded by the
-    # held-out one.
-    for method in config.alignment:
-        section = getattr(config, method)
-        if method == "dpo":
-            recipe_config, recipe_inputs = section.model_copy(update=aligned), [pairs]
-        else:
-            recipe_config = section.model_copy(
-                update={
-                    "model": sft.output,
-                    "reward_model": reward_model,
-                    "sft_eval_fraction": config.sft.eval_fraction,
-                    "guard": section.guard.model_copy(update={"heldout_model": heldout_reward_model}),
-                }
-            )
-            recipe_inputs = [curated_output]
-        trained[method] = TrainingOutcome.model_validate(
-            run_training(
-                method,
-                recipe_config,
-                recipe_inputs,
-                str(run_dir / CHECKPOINTS_DIR / method),
-                executor=config.executor,
-                ray_address=config.ray_address,
-            )
-        )
-        steps.append(trained[method].step_summary())
-    # Each aligned policy against the SFT model, on the SFT run's held-out prompts, judged by both reward models.
-    for method in config.alignment:
-        evaluation = TrainingOutcome.model_validate(
-            run_training(
-                "evaluate",
-                config.evaluate.model_copy(
-                    update={
-                        "policy": trained[method].output,
-                        "reference": sft.output,
-                        "reward_model": reward_model,
-                        "heldout_reward_model": heldout_reward_model,
-                        "split": "eval",
-                        "sft_eval_fraction": config.sft.eval_fraction,
-                    }
-                ),
+    if config.until != "curate":
+        tokens = StageOutcome.model_validate(
+            run_stage(
+                "tokenize",
+                config.tokenize,
                 [curated_output],
-                str(run_dir / EVALUATIONS_DIR / method),
+                str(run_dir / TOKENS_DIR),
                 executor=config.executor,
                 ray_address=config.ray_address,
+                force=force,
             )
         )
-        steps.append(evaluation.step_summary().model_copy(update={"stage": f"evaluate-{method}"}))
+        outcomes.append(tokens)
+        steps.append(tokens.step_summary())
+        if config.until != "tokenize":
+            with warm_training_worker():  # one process imports the training stack once for every step
+                train_and_align(config, run_dir, curated_output, tokens.output, steps)
 
     publish_counts_table(
         outcomes,

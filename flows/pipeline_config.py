@@ -27,6 +27,7 @@ from stages.tokenize.config import TokenizeConfig
 
 DEMO_CONFIG = Path("configs") / "demo.yaml"
 AlignmentMethod = Literal["dpo", "ppo", "grpo", "rloo"]
+PipelineStep = Literal["curate", "tokenize", "pretrain", "sft", "preferences", "reward", "align", "evaluate"]
 
 
 class PipelineConfig(CurationConfig):
@@ -41,6 +42,11 @@ class PipelineConfig(CurationConfig):
         "ray", description="ray: a Ray cluster (local unless ray_address); local: in process"
     )
     ray_address: str | None = Field(None, description="a remote Ray cluster (else RAY_ADDRESS, else local)")
+    until: PipelineStep = Field(
+        "evaluate",
+        description="the last step to run: curate, tokenize, pretrain, sft, preferences, reward (both reward "
+        "models), align (the aligned policies) or evaluate (everything)",
+    )
     tokenize: TokenizeConfig = Field(default_factory=TokenizeConfig)
     pretrain: PretrainConfig = Field(default_factory=PretrainConfig)
     sft: SFTRecipeConfig = Field(

@@ -9,10 +9,7 @@ resumes from the recipe's latest checkpoint (`resume=True`) instead of starting 
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +20,7 @@ from pydantic import BaseModel
 from alignment.recipe_inputs import check_recipe_request
 from flows.retry_policy import STAGE_RETRIES, STAGE_RETRY_DELAYS_S, retry_on_transient_errors
 from flows.run_summary import StepSummary
+from flows.training_worker import current_training_worker, run_recipe_in_worker
 from stages.core.config_loading import ConfigError
 from stages.core.manifest import describe_input, fingerprint_of
 from stages.core.output_safety import OutputOwner, claim_output_directory
@@ -31,15 +29,6 @@ from stages.core.runner import Executor
 FINGERPRINT_FILE = "_fingerprint"
 PENDING_FILE = "_fingerprint.pending"
 METRICS_FILE = "metrics.json"
-DISTRIBUTED_ENVIRONMENT = (
-    "RANK",
-    "WORLD_SIZE",
-    "LOCAL_RANK",
-    "LOCAL_WORLD_SIZE",
-    "NODE_RANK",
-    "MASTER_ADDR",
-    "MASTER_PORT",
-)
 
 
 class TrainingOutcome(BaseModel):
@@ -91,36 +80,6 @@ def training_fingerprint(name: str, config: BaseModel, inputs: list[str]) -> str
     )
 
 
-def _run_recipe(
-    name: str, config: BaseModel, inputs: list[str], output: str, executor: Executor, ray_address: str | None
-) -> dict[str, Any]:
-    from alignment.registry import TRAINING_RECIPES
-
-    # Inherited from a parent that trained in-process (a process group's port, accelerate's DeepSpeed switch):
-    # not this child's.
-    for variable in [*DISTRIBUTED_ENVIRONMENT, *(key for key in os.environ if key.startswith("ACCELERATE_"))]:
-        os.environ.pop(variable, None)
-    recipe = TRAINING_RECIPES[name]
-    return recipe(
-        config, [Path(path) for path in inputs], Path(output), executor=executor, ray_address=ray_address
-    )
-
-
-def run_recipe_in_child_process(
-    name: str, config: BaseModel, inputs: list[str], output: str, executor: Executor, ray_address: str | None
-) -> dict[str, Any]:
-    """Each recipe trains in a fresh (spawned) process: torch.distributed and DeepSpeed keep process-wide state
-    (a process group, RANK/WORLD_SIZE, engines) that one recipe must not leave to the next, and the memory of
-    four models goes back to the system when the child exits. The child joins this process's Ray cluster."""
-    import ray
-
-    if ray_address is None and ray.is_initialized():
-        ray_address = ray.get_runtime_context().gcs_address
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(_run_recipe, name, config, inputs, output, executor, ray_address).result()
-
-
 @task(
     name="train",
     task_run_name="{name}",
@@ -162,14 +121,16 @@ def run_training(
     done.unlink(missing_ok=True)
     pending.write_text(fingerprint)
     started = time.perf_counter()
-    metrics = run_recipe_in_child_process(name, config, inputs, output, executor, ray_address)
+    metrics = run_recipe_in_worker(name, config, inputs, output, executor, ray_address)
     seconds = time.perf_counter() - started
     done.write_text(fingerprint)
     pending.unlink(missing_ok=True)
     outcome = TrainingOutcome(
         stage=name, output=output, skipped=False, resumed=resumed, seconds=round(seconds, 3), metrics=metrics
     )
+    worker = current_training_worker()
+    memory = f", training process at {worker.resident_mb()} MB after it" if worker is not None else ""
     get_run_logger().info(
-        f"{name}: {outcome.metrics.get('steps')} steps in {seconds:.1f}s (resumed: {resumed})"
+        f"{name}: {outcome.metrics.get('steps')} steps in {seconds:.1f}s (resumed: {resumed}){memory}"
     )
     return outcome.model_dump()

@@ -15,6 +15,20 @@ import pytest
 # its own copy, built again for that module).
 pytest_plugins = ["tests.alignment.rl_fixtures"]
 
+# The fast tier (`make test-fast`, `pytest -m "not slow"`) leaves out every test that needs one of these: a Ray
+# cluster, a Prefect API, a pipeline run or trained models. They stay in `make test`, which CI runs.
+SLOW_FIXTURES = frozenset(
+    {"ray_cluster", "prefect_api", "tiny_pipeline_run", "pipeline_run", "politeness_models"}
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark a test `slow` when it uses a fixture of `SLOW_FIXTURES` (directly or through another fixture)."""
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 os.environ.setdefault("RAY_DEDUP_LOGS", "1")
 os.environ.setdefault("RAY_DATA_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("RAY_metrics_report_interval_ms", "1000")  # metrics tests scrape within seconds

@@ -33,7 +33,7 @@ def describe_empty_result(stage: str, manifest: Manifest) -> str | None:
         return None
     ranked = top_reasons(manifest.dropped)
     reasons = ", ".join(f"{reason}={count}" for reason, count in ranked) or "none recorded"
-    hint = next((HINTS[reason] for reason, _ in ranked if reason in HINTS), None)
+    hint = HINTS.get(ranked[0][0]) if ranked else None  # the reason that emptied it most, if it has a hint
     return f"{stage} kept 0 of {manifest.rows_in} rows (top drop reasons: {reasons})" + (
         f"; hint: {hint}" if hint else ""
     )

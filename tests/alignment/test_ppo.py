@@ -16,7 +16,6 @@ import torch
 from alignment.ppo import PPOConfig, run_ppo, setup
 from alignment.reward import RewardModelConfig, run_reward
 from alignment.reward_guard import RewardHackingGuardConfig
-from tests.alignment.rl_fixtures import *  # noqa: F403 (the session fixture `politeness_models`)
 from tests.alignment.rl_fixtures import PolitenessModels, write_jsonl
 
 STEP_KEYS = {

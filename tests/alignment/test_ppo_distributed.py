@@ -11,7 +11,6 @@ import pytest
 
 from alignment.ppo import PPOConfig, run_ppo
 from alignment.reward_guard import RewardHackingGuardConfig
-from tests.alignment.rl_fixtures import *  # noqa: F403 (the session fixture `politeness_models`)
 from tests.alignment.rl_fixtures import PolitenessModels
 
 

@@ -32,6 +32,7 @@ def test_two_pipelines_run_at_once_without_touching_each_other(tmp_path: Path, r
         "ray_address": address,
         **TINY_TRAINING,
         "alignment": ORCHESTRATION_ALIGNMENT,
+        "until": "pretrain",  # curation and one training step: what two runs could trample on each other in
     }
     config_file = tmp_path / "tiny.yaml"
     config_file.write_text(yaml.safe_dump(values))
@@ -62,7 +63,7 @@ def test_two_pipelines_run_at_once_without_touching_each_other(tmp_path: Path, r
     for name in runs:
         output = (tmp_path / name).resolve()
         summary = read_run_summary(output)
-        assert [step.stage for step in summary.steps] == pipeline_steps(ORCHESTRATION_ALIGNMENT)
+        assert [step.stage for step in summary.steps] == pipeline_steps(ORCHESTRATION_ALIGNMENT, until="pretrain")
         assert not any(step.skipped for step in summary.steps)
         assert not list(output.rglob(f"{TMP_PREFIX}*")), f"{name} left a temporary directory"
         # every output a step reports, and every input a dataset manifest names, lies in this run's directory
@@ -76,5 +77,6 @@ def test_two_pipelines_run_at_once_without_touching_each_other(tmp_path: Path, r
     for dataset in ("cleaned", "deduped", "labeled"):
         first, second = (rows_by_id(tmp_path / name / dataset) for name in runs)
         assert first.num_rows > 0 and first.to_pylist() == second.to_pylist(), dataset
-    metrics = [json.loads((tmp_path / name / "checkpoints/dpo/metrics.json").read_text()) for name in runs]
-    assert metrics[0]["eval_reward_margin"] == pytest.approx(metrics[1]["eval_reward_margin"], abs=1e-5)
+    metrics = [json.loads((tmp_path / name / "checkpoints/base/metrics.json").read_text()) for name in runs]
+    assert metrics[0]["final_loss"] == pytest.approx(metrics[1]["final_loss"], abs=1e-5)
+    assert not (tmp_path / "first" / "checkpoints" / "sft").exists()  # `until` stopped the run there

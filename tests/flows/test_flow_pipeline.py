@@ -34,18 +34,24 @@ DATA_STEPS = ["corpus", *CURATION_ORDER, "tokenize"]
 ALIGNMENT = ["dpo", "ppo", "grpo"]
 
 
-def pipeline_steps(alignment: list[str]) -> list[str]:
-    """The stages a run's summary lists, in order, for the aligned policies it trains."""
-    return [
-        *DATA_STEPS,
-        "pretrain",
-        "sft",
-        "preferences",
-        "reward",
-        "reward-heldout",
-        *alignment,
-        *(f"evaluate-{method}" for method in alignment),
-    ]
+def pipeline_steps(alignment: list[str], until: str = "evaluate") -> list[str]:
+    """The stages a run's summary lists, in order, for the aligned policies it trains, up to step `until`."""
+    phases = {
+        "curate": ["corpus", *CURATION_ORDER],
+        "tokenize": ["tokenize"],
+        "pretrain": ["pretrain"],
+        "sft": ["sft"],
+        "preferences": ["preferences"],
+        "reward": ["reward", "reward-heldout"],
+        "align": list(alignment),
+        "evaluate": [f"evaluate-{method}" for method in alignment],
+    }
+    steps: list[str] = []
+    for phase, names in phases.items():
+        steps.extend(names)
+        if phase == until:
+            return steps
+    raise ValueError(f"unknown step {until!r}")
 
 
 STEPS = pipeline_steps(ALIGNMENT)
@@ -153,6 +159,7 @@ def test_killed_pipeline_resumes_to_the_same_output(tmp_path: Path, ray_cluster:
         "ray_address": address,
         **TINY_TRAINING,
         "alignment": ORCHESTRATION_ALIGNMENT,
+        "until": "tokenize",  # the kill lands in curation; the steps after it resume the same with or without
     }
     config_file = tmp_path / "tiny.yaml"
     config_file.write_text(yaml.safe_dump(values))
@@ -199,7 +206,7 @@ def test_killed_pipeline_resumes_to_the_same_output(tmp_path: Path, ray_cluster:
     assert "dedup:" in rerun.stdout
     resumed = read_run_summary(output)
     skipped = {step.stage: step.skipped for step in resumed.steps}
-    steps = pipeline_steps(ORCHESTRATION_ALIGNMENT)
+    steps = pipeline_steps(ORCHESTRATION_ALIGNMENT, until="tokenize")
     assert skipped == {"corpus": True, "ingest": True, "clean": True} | {
         name: False
         for name in [*CURATION_ORDER[CURATION_ORDER.index("dedup") :], *steps[steps.index("tokenize") :]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from alignment.reward import RewardModelConfig
 from alignment.rloo import RLOOConfig
 from alignment.sft import SFTRecipeConfig
 from flows.training_flows import TRAINING_FLOWS, evaluate_flow, pretrain_flow
+from flows.training_worker import warm_training_worker
 from stages.curation import curate
 from stages.tokenize.config import TokenizeConfig
 from stages.tokenize.run import run_tokenize
@@ -27,6 +29,13 @@ from tests.alignment.rl_fixtures import PolitenessModels
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_training_process() -> Iterator[None]:
+    """Every flow of this module trains in one warm process, as a pipeline run's steps do."""
+    with warm_training_worker():
+        yield
 
 
 def test_every_recipe_has_a_flow_and_a_deployment() -> None:

@@ -1,0 +1,229 @@
+"""Training steps run in a separate process: one warm process per pipeline run, or a fresh one per step.
+
+Why a separate process at all: torch.distributed and DeepSpeed keep process-wide state (a process group,
+RANK/WORLD_SIZE, engines, accelerate's singletons) that one recipe must not leave to the next, and four models'
+memory must go back to the system between steps. Why a warm one: importing torch, transformers, DeepSpeed and
+TRL and joining the Ray cluster cost seconds per step, and a pipeline runs a dozen training steps.
+
+So `warm_training_worker()` (the pipeline flow holds one for its whole run) starts one spawned process that
+imports the training stack once and runs every step in turn, with the isolation a fresh process gave:
+
+- before and after each step: the process group destroyed, DeepSpeed's and accelerate's global state and
+  transformers' ZeRO-3 switch reset, the rendezvous environment removed, garbage collected and freed heap
+  returned to the system (`malloc_trim`);
+- a crash of the process (a segfault, the OOM killer) fails that step only: the next step gets a fresh process;
+- the process dies with its parent (`PR_SET_PDEATHSIG`), so a killed run leaves no step training behind and the
+  rerun resumes from the last checkpoint exactly as before.
+
+Outside such a block (`lmforge stage`, a single training flow), each call runs in a fresh spawned process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from pydantic import BaseModel
+
+from stages.core.runner import Executor
+
+DISTRIBUTED_ENVIRONMENT = (
+    "RANK",
+    "WORLD_SIZE",
+    "LOCAL_RANK",
+    "LOCAL_WORLD_SIZE",
+    "NODE_RANK",
+    "MASTER_ADDR",
+    "MASTER_PORT",
+)
+PR_SET_PDEATHSIG = 1
+
+
+class TrainingProcessDied(RuntimeError):
+    """The training process ended abruptly during a step (a crash, a kill): that step failed, not the run."""
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent exits (no-op elsewhere)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def return_freed_memory() -> None:
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def forget_deepspeed_groups() -> None:
+    """DeepSpeed caches its communication backend and the process groups it derived from the world group
+    (`deepspeed.utils.groups._WORLD_GROUP`, data/model/expert-parallel groups) in module globals: after the
+    world group is destroyed they name groups that no longer exist, so they are emptied too."""
+    import deepspeed.comm.comm as deepspeed_comm
+    from deepspeed.utils import groups
+
+    deepspeed_comm.cdb = None
+    groups.mpu = None
+    for name, value in list(vars(groups).items()):
+        if not (name.startswith("_") and name.lstrip("_")[:1].isupper()) or isinstance(value, str):
+            continue
+        if isinstance(value, dict | list):
+            value.clear()
+        elif not isinstance(value, int | float | bool | type) and not callable(value):
+            setattr(groups, name, None)
+
+
+def reset_training_state() -> None:
+    """Leave the process as a fresh one would be: no process group, no DeepSpeed/accelerate singletons, no
+    rendezvous environment (inherited or set by the last step)."""
+    for variable in [*DISTRIBUTED_ENVIRONMENT, *(key for key in os.environ if key.startswith("ACCELERATE_"))]:
+        os.environ.pop(variable, None)
+    if "torch" in sys.modules:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+    if "deepspeed" in sys.modules:
+        forget_deepspeed_groups()
+    if "accelerate" in sys.modules:
+        from accelerate.state import AcceleratorState, GradientState, PartialState
+
+        AcceleratorState._reset_state(reset_partial_state=True)
+        PartialState._reset_state()
+        GradientState._reset_state()
+    if "transformers" in sys.modules:
+        from transformers.integrations.deepspeed import unset_hf_deepspeed_config
+
+        unset_hf_deepspeed_config()
+    return_freed_memory()
+
+
+def warm_up() -> None:
+    """The worker process's initializer: die with the parent, import the training stack once."""
+    die_with_parent()
+    import alignment.registry  # noqa: F401  (torch, transformers, DeepSpeed, TRL and every recipe)
+
+
+def run_isolated(function: Callable[..., Any], *arguments: Any) -> Any:
+    """Run one step in this (worker) process, between two resets of the process-wide training state."""
+    reset_training_state()
+    try:
+        return function(*arguments)
+    finally:
+        reset_training_state()
+
+
+def run_recipe_here(
+    name: str, config: BaseModel, inputs: list[str], output: str, executor: Executor, ray_address: str | None
+) -> dict[str, Any]:
+    from pathlib import Path
+
+    from alignment.registry import TRAINING_RECIPES
+
+    return TRAINING_RECIPES[name](
+        config, [Path(path) for path in inputs], Path(output), executor=executor, ray_address=ray_address
+    )
+
+
+class TrainingWorker:
+    """One spawned process that runs recipes in turn; replaced by a fresh one after a crash."""
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        self.processes_started = 0
+        self.resident_mb_after: list[tuple[str, float]] = []
+        """(step, the process's resident memory in MB once the step's state was reset), in order."""
+
+    def call(self, step: str, function: Callable[..., Any], *arguments: Any) -> Any:
+        """Run `function(*arguments)` (importable by name) in the worker process as step `step`, from and back
+        to a clean training state."""
+        if self._pool is None:
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=warm_up)
+            self.processes_started += 1
+        try:
+            result = self._pool.submit(run_isolated, function, *arguments).result()
+        except BrokenProcessPool as error:
+            self.close()
+            raise TrainingProcessDied(f"{step}: the training process died during this step ({error})") from error
+        self.resident_mb_after.append((step, self.resident_mb()))
+        return result
+
+    def pid(self) -> int | None:
+        processes = getattr(self._pool, "_processes", None) or {}
+        return next(iter(processes), None)
+
+    def resident_mb(self) -> float:
+        import psutil
+
+        pid = self.pid()
+        try:
+            return round(psutil.Process(pid).memory_info().rss / 2**20, 1) if pid else 0.0
+        except psutil.Error:
+            return 0.0
+
+    def run(
+        self,
+        name: str,
+        config: BaseModel,
+        inputs: list[str],
+        output: str,
+        executor: Executor,
+        ray_address: str | None,
+    ) -> dict[str, Any]:
+        return self.call(name, run_recipe_here, name, config, inputs, output, executor, ray_address)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+_warm_worker: TrainingWorker | None = None
+
+
+@contextlib.contextmanager
+def warm_training_worker() -> Iterator[TrainingWorker]:
+    """Within this block, `run_recipe_in_worker` runs every step in one warm process (nested blocks share it)."""
+    global _warm_worker
+    if _warm_worker is not None:
+        yield _warm_worker
+        return
+    _warm_worker = worker = TrainingWorker()
+    try:
+        yield worker
+    finally:
+        _warm_worker = None
+        worker.close()
+
+
+def current_training_worker() -> TrainingWorker | None:
+    """The warm worker of the enclosing `warm_training_worker()` block, if any."""
+    return _warm_worker
+
+
+def run_recipe_in_worker(
+    name: str, config: BaseModel, inputs: list[str], output: str, executor: Executor, ray_address: str | None
+) -> dict[str, Any]:
+    """Run a recipe in the warm worker of the enclosing `warm_training_worker()` block, else in a fresh process.
+
+    The process joins this process's Ray cluster (when Ray is running here and no address is given)."""
+    import ray
+
+    if ray_address is None and ray.is_initialized():
+        ray_address = ray.get_runtime_context().gcs_address
+    if _warm_worker is not None:
+        return _warm_worker.run(name, config, inputs, output, executor, ray_address)
+    with warm_training_worker() as worker:
+        return worker.run(name, config, inputs, output, executor, ray_address)

@@ -26,11 +26,14 @@ _SVG_START = re.compile(r"<svg\b")
 _METADATA = re.compile(r"<metadata>.*?</metadata>", re.DOTALL)
 
 
-def figure_svg(figure: Figure, key: str) -> str:
-    """The figure as an `<svg>` element (no XML prolog, no metadata), then closed to free its memory."""
+def figure_svg(figure: Figure, key: str, *, tight: bool = True) -> str:
+    """The figure as an `<svg>` element (no XML prolog, no metadata), then closed to free its memory.
+
+    `tight=False` keeps the figure's own margins: a grid of small panels laid out by hand draws in half the
+    time of a tight bounding box (which draws the figure twice)."""
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": f"lmforge-{key}"}):
-        figure.savefig(buffer, format="svg", bbox_inches="tight")
+        figure.savefig(buffer, format="svg", bbox_inches="tight" if tight else None)
     plt.close(figure)
     text = buffer.getvalue()
     start = _SVG_START.search(text)
@@ -153,8 +156,17 @@ def curves(panels: Sequence[tuple[str, Sequence[float], Sequence[float]]], key: 
     markers, so a single validation point shows where it was taken."""
     columns = min(3, len(panels))
     rows = -(-len(panels) // columns)
-    figure, grid = plt.subplots(
-        rows, columns, figsize=(WIDTH_INCHES, 2.5 * rows), squeeze=False, constrained_layout=True
+    height = 2.5 * rows
+    figure, grid = plt.subplots(rows, columns, figsize=(WIDTH_INCHES, height), squeeze=False)
+    # Fixed margins in inches (titles above, tick labels and the x label below each panel) instead of a
+    # constrained layout, which measured every tick label of every panel several times: most of the report's time.
+    figure.subplots_adjust(
+        left=0.6 / WIDTH_INCHES,
+        right=1 - 0.15 / WIDTH_INCHES,
+        top=1 - 0.35 / height,
+        bottom=0.55 / height,
+        wspace=0.3,
+        hspace=0.9 / 2.5,
     )
     low = min(min(xs) for _, xs, _ in panels)
     high = max(max(xs) for _, xs, _ in panels)
@@ -171,4 +183,4 @@ def curves(panels: Sequence[tuple[str, Sequence[float], Sequence[float]]], key: 
         axes.tick_params(labelsize=8)
         axes.grid(alpha=0.3)
         axes.spines[["top", "right"]].set_visible(False)
-    return figure_svg(figure, key)
+    return figure_svg(figure, key, tight=False)

@@ -17,15 +17,37 @@ pytest_plugins = ["tests.alignment.rl_fixtures"]
 
 # The fast tier (`make test-fast`, `pytest -m "not slow"`) leaves out every test that needs one of these: a Ray
 # cluster, a Prefect API, a pipeline run or trained models. They stay in `make test`, which CI runs.
+# So are the benchmark smoke tests, the multi-node clusters, tests parametrised over the Ray executor (they ask
+# for the cluster at run time) and the files that drive the real CLI in subprocesses (a Python start-up each).
 SLOW_FIXTURES = frozenset(
     {"ray_cluster", "prefect_api", "tiny_pipeline_run", "pipeline_run", "politeness_models"}
 )
+SLOW_FILES = (
+    "tests/benchmarks/",
+    "tests/stages/test_multinode.py",
+    "tests/flows/test_cli_contract.py",
+    "tests/flows/test_cli_empty_and_interrupt.py",
+    "tests/flows/test_output_safety_cli.py",
+    "tests/test_output_refusals.py",
+    "tests/alignment/test_pretrain_worker_failure.py",
+)
+
+
+def is_slow(item: pytest.Item) -> bool:
+    path = Path(str(item.path)).resolve().relative_to(Path(__file__).resolve().parent.parent).as_posix()
+    callspec = getattr(item, "callspec", None)
+    runs_on_ray = callspec is not None and "ray" in callspec.params.values()
+    return (
+        bool(SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())))
+        or path.startswith(SLOW_FILES)
+        or runs_on_ray
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark a test `slow` when it uses a fixture of `SLOW_FIXTURES` (directly or through another fixture)."""
+    """Mark a test `slow` when `is_slow` says so (`make test-fast` leaves those out; `make test` runs all)."""
     for item in items:
-        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        if is_slow(item):
             item.add_marker(pytest.mark.slow)
 
 

@@ -11,12 +11,33 @@ Python API (what `flows/feedback.py` builds on):
 * `stages.label.service.scripted_annotator`: an HTTP client that labels by a rule, for tests and demos.
 """
 
-from stages.label.service.app import create_app
-from stages.label.service.auth import add_annotator, replace_token
-from stages.label.service.exporting import export_audit, export_preferences
-from stages.label.service.importing import ImportRejected, ImportReport, import_file, publish_pairs
-from stages.label.service.limits import ServiceLimits
-from stages.label.service.progress import BatchProgress, count_labels
+import importlib
+from typing import Any
+
+# Imported on first use (PEP 562), so `lmforge --help` and the CLI's other commands do not pay for FastAPI and
+# SQLAlchemy: the name, then the module that defines it.
+_LAZY = {
+    "create_app": "app",
+    "add_annotator": "auth",
+    "replace_token": "auth",
+    "export_audit": "exporting",
+    "export_preferences": "exporting",
+    "ImportRejected": "importing",
+    "ImportReport": "importing",
+    "import_file": "importing",
+    "publish_pairs": "importing",
+    "ServiceLimits": "limits",
+    "BatchProgress": "progress",
+    "count_labels": "progress",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
 
 __all__ = [
     "BatchProgress",

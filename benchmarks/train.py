@@ -36,16 +36,9 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 
 from benchmarks.train_systems import SystemSpec
 
-# A parent that trained in-process leaves these set; a child must form its own process group.
-DISTRIBUTED_ENVIRONMENT = (
-    "RANK",
-    "WORLD_SIZE",
-    "LOCAL_RANK",
-    "LOCAL_WORLD_SIZE",
-    "NODE_RANK",
-    "MASTER_ADDR",
-    "MASTER_PORT",
-)
+# A parent that trained in-process leaves these set; a child must form its own process group (re-exported for
+# benchmarks/ppo.py).
+from flows.training_worker import DISTRIBUTED_ENVIRONMENT
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BASELINE = "hf-trainer"

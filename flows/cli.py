@@ -67,9 +67,8 @@ def load_stage_configs(stage: Any, arguments: argparse.Namespace) -> tuple[Any, 
         if key not in stage.config_model.model_fields:
             raise UsageError(f"--{flag} does not apply to stage {arguments.name!r}")
         overrides.append(f"{key}={value}")
-    takes_ingest = arguments.name != "ingest" and stage.config_model is not IngestConfig
     ingest_values: dict[str, Any] = {}
-    if takes_ingest and arguments.name in data_stage_names():
+    if arguments.name != "ingest" and arguments.name in data_stage_names():
         section = values.pop("ingest", None) or {}
         if not isinstance(section, dict):
             raise UsageError(f"{arguments.config}: section 'ingest' must be a mapping")

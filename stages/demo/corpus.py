@@ -496,9 +496,9 @@ def write_demo_corpus_atomically(
 def demo_corpus_command(docs: int, output: Path, seed: int) -> None:
     """`lmforge demo-corpus --docs N --output DIR [--seed S]`: write the corpus and print what it holds.
 
-    DIR must be new, empty, or a demo corpus lmforge wrote; anything else is refused before any work starts.
+    DIR must be new, empty, or a demo corpus lmforge wrote; anything else is refused before any work starts
+    (by the writer, which checks first).
     """
-    check_demo_corpus_output(output)
     started = time.perf_counter()
     truth = write_demo_corpus_atomically(output, docs, seed)
     elapsed = time.perf_counter() - started

@@ -7,6 +7,7 @@ the directory tree under the test's folder is identical before and after.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -30,7 +31,7 @@ def run_cli(*arguments: str, cwd: Path | None = None, timeout: int = 120) -> sub
         timeout=timeout,
         check=False,
         cwd=cwd,
-        env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
     )
 
 

@@ -178,7 +178,7 @@ def compare(ours: dict[str, str], theirs: dict[str, str], examples: int) -> dict
 
 def check_words(rows: list[dict[str, str]], peer: dict[str, Any], examples: int) -> dict[str, Any]:
     """lmforge's words and line sentence counts against spaCy's, document by document."""
-    from stages.clean.word_tokens import ENGLISH_WORDS
+    from stages.text.english_words import ENGLISH_WORDS
 
     same_words = 0
     same_sentences = 0

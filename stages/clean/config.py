@@ -7,14 +7,13 @@ Every model forbids unknown keys, so a misspelt threshold in a YAML preset fails
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
+from stages.clean import chinese_defaults as zh_defaults
 from stages.core.config_loading import StrictConfig
 from stages.core.stage import StageConfig
-
-DEFAULT_LANGUAGES = ("en", "de", "fr", "es", "it", "pt", "nl", "pl", "ru", "zh", "ja", "ar")
 
 
 class FilterConfig(StrictConfig):
@@ -41,10 +40,40 @@ class NormalizationConfig(FilterConfig):
         description="unify line breaks, collapse runs of spaces, keep at most one blank line between "
         "paragraphs, strip both ends",
     )
+    fullwidth_ascii: Literal["to_halfwidth", "letters_digits", "keep"] = Field(
+        "to_halfwidth",
+        description="width variants: to_halfwidth maps full-width ASCII (U+FF01-FF5E, so also the Chinese "
+        "punctuation ，！？：；（）) and the ideographic space to ASCII and the rest of U+FF01-FFEF to standard "
+        "forms, as ftfy and NFKC do; letters_digits converts only full-width letters, digits and the ideographic "
+        "space and keeps Chinese punctuation; keep converts nothing. Counted as fullwidth_converted",
+    )
+    chinese_script: Literal["keep", "simplified", "traditional"] = Field(
+        "keep",
+        description="convert Chinese text to simplified (OpenCC t2s) or traditional (s2t) characters; pages "
+        "that look Japanese (kana) are left. Counted as traditional_to_simplified / simplified_to_traditional",
+    )
+    chinese_script_min_fraction: float = Field(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        description="convert a page's script only when that changes at least this fraction of its Han "
+        "characters (pages in the other script: about a third; pages already in the target script: stray "
+        "characters, which OpenCC sometimes gets wrong)",
+    )
+
+    @field_validator("fullwidth_ascii")
+    @classmethod
+    def _nfkc_converts_widths(cls, mode: str, info: ValidationInfo) -> str:
+        if mode != "to_halfwidth" and info.data.get("unicode_form") == "NFKC":
+            raise ValueError(
+                f"unicode_form NFKC converts full-width forms itself; fullwidth_ascii {mode!r} needs NFC"
+            )
+        return mode
 
 
 class DomainBlocklistConfig(FilterConfig):
-    """Drop documents whose URL host is, or is a subdomain of, a blocked domain."""
+    """Drop documents by their URL alone: a blocked domain (or a subdomain of one), a top-level domain that only
+    spam uses, or a machine-generated random subdomain."""
 
     domains: list[str] = Field(
         default_factory=list,
@@ -57,65 +86,69 @@ class DomainBlocklistConfig(FilterConfig):
     domains_file: Path | None = Field(
         None, description="a file of more blocked domains, one per line (`#` comments allowed)"
     )
+    blocked_tlds: list[str] = Field(
+        default_factory=lambda: ["loan", "download", "win", "cricket", "date", "faith"],
+        description="top-level domains whose every page is dropped (blocklist:tld). The default: the cheap new "
+        "gTLDs of the 1,000-page Chinese crawl sample (HPLT 1.2); all 212 of its pages under them are gambling, "
+        "adult or SEO spam or error pages, none a real site",
+    )
+    block_random_subdomains: bool = Field(
+        True,
+        description="drop a URL whose host has a subdomain label that looks machine-generated, like `x5edm3` "
+        "or `m4z98r` (5+ letters and digits in 3+ alternating runs; blocklist:random_subdomain): wildcard-DNS "
+        "spam farms mint one per page",
+    )
 
-    @field_validator("domains")
+    @field_validator("domains", "blocked_tlds")
     @classmethod
     def _lowercase(cls, domains: list[str]) -> list[str]:
         return [domain.strip().lower().strip(".") for domain in domains if domain.strip()]
 
 
 class LanguageConfig(FilterConfig):
-    """Language identification with lingua over a fixed candidate set, then an allow-list and a confidence floor."""
+    """Language identification with fastText lid.176 (176 languages), then an allow-list and a confidence floor.
 
-    candidate_languages: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_LANGUAGES),
-        description="ISO 639-1 codes of the languages lingua chooses among",
-    )
+    The floor and the prefix length are measured (benchmarks/language_id.py, README "Language identification"):
+    fastText's probabilities run lower than lingua's, so the floor is lower than lingua's 0.65 was."""
+
     allowed_languages: list[str] = Field(
         default_factory=lambda: ["en"],
-        description="ISO 639-1 codes of the languages kept (among candidate_languages); others are dropped as"
-        " language:not_allowed",
+        description="codes of the languages kept, as lid.176 names them: ISO 639-1 where the language has one"
+        " (en, de, zh, no), else ISO 639-3 (ceb, yue); others are dropped as language:not_allowed",
     )
     min_confidence: float = Field(
-        default=0.65,
+        default=0.2,
         ge=0.0,
         le=1.0,
-        description="lingua confidence of the best language below which a document is dropped as "
+        description="fastText probability of the best language below which a document is dropped as "
         "language:low_confidence",
     )
     max_characters: int = Field(
-        default=2000, gt=0, description="characters from the start of the text that language detection reads"
-    )
-    low_accuracy_mode: bool = Field(
-        False, description="lingua's low-accuracy mode: faster and lighter, less reliable on short texts"
+        default=1000,
+        gt=0,
+        description="characters from the start of the text that language detection reads (line breaks read as"
+        " spaces)",
     )
 
-    @field_validator("candidate_languages", "allowed_languages")
+    @field_validator("allowed_languages")
     @classmethod
-    def _iso_codes(cls, codes: list[str]) -> list[str]:
-        from lingua import IsoCode639_1
+    def _known_codes(cls, codes: list[str]) -> list[str]:
+        from stages.clean.language_codes import LID176_LANGUAGES
 
         normalized = [code.strip().lower() for code in codes]
-        unknown = [
-            code for code in normalized if not (code.isalpha() and hasattr(IsoCode639_1, code.upper()))
-        ]
+        unknown = [code for code in normalized if code not in LID176_LANGUAGES]
         if unknown:
-            raise ValueError(f"not ISO 639-1 codes lingua knows: {unknown}")
+            raise ValueError(
+                f"not language codes lid.176 knows: {unknown} (ISO 639-1 where one exists, e.g. zh)"
+            )
         return normalized
-
-    @model_validator(mode="after")
-    def _allowed_are_candidates(self) -> LanguageConfig:
-        missing = sorted(set(self.allowed_languages) - set(self.candidate_languages))
-        if missing:
-            raise ValueError(f"allowed languages {missing} are not among candidate_languages")
-        return self
 
 
 class GopherQualityConfig(FilterConfig):
     """Gopher's quality heuristics (Rae et al. 2021, appendix A1), decided as datatrove's GopherQualityFilter.
 
-    Words are spaCy's English tokens (stages/clean/word_tokens.py); the word count and mean word length leave out
-    words made only of punctuation, the ratios below count every word."""
+    Words are the document language's (`stages.text.words_of`: spaCy's English tokens, jieba's for Chinese); the
+    word count and mean word length leave out words made only of punctuation, the ratios below count every word."""
 
     min_words: int = Field(50, description="fewer words: dropped as gopher_quality:too_few_words")
     max_words: int = Field(100_000, description="more words: dropped as gopher_quality:too_many_words")
@@ -186,6 +219,16 @@ class GopherRepetitionConfig(FilterConfig):
         return limits
 
 
+C4_POLICY_PHRASES = (
+    "terms of use",
+    "privacy policy",
+    "cookie policy",
+    "uses cookies",
+    "use of cookies",
+    "use cookies",
+)
+
+
 class C4Config(FilterConfig):
     """C4's line removals and whole-page drops (Raffel et al. 2020, tfds `c4_utils.clean_page`), decided as
     datatrove's C4QualityFilter."""
@@ -203,11 +246,29 @@ class C4Config(FilterConfig):
         description="true: keep blank lines (one between paragraphs) in the cleaned text (lmforge's earlier "
         "rule; C4 and datatrove join the kept lines with single newlines)",
     )
+    extra_line_end_punctuation: list[str] = Field(
+        default_factory=list,
+        description="more endings that count as terminal punctuation (a language's full stops: `。`, `！`)",
+    )
     remove_policy_lines: bool = Field(
         True, description="remove lines that mention terms of use, a privacy or cookie policy, or cookies"
     )
+    policy_phrases: list[str] = Field(
+        default_factory=lambda: list(C4_POLICY_PHRASES),
+        description="what remove_policy_lines looks for in a line, in any case (C4's list)",
+    )
+    boilerplate_phrases: list[str] = Field(
+        default_factory=list,
+        description="remove lines that contain one of these, in any case (a language's copyright, share, "
+        "next-page lines; C4 has none)",
+    )
     remove_citations: bool = Field(
         True, description="strip citation markers such as [1], [edit], [citation needed] from lines"
+    )
+    remove_trailing_attributions: bool = Field(
+        False,
+        description="cut a short parenthetical after a line's last sentence-final mark (news bylines such as "
+        "`。（完）`, `。（记者 王某）`) before the line-end check, so the line keeps its sentences",
     )
     min_words_per_line: int = Field(3, description="remove lines with fewer words (0: no limit)")
     max_word_length: int = Field(
@@ -239,6 +300,10 @@ class FineWebConfig(FilterConfig):
         0.67, description="largest fraction of non-blank lines that are short"
     )
     short_line_max_characters: int = Field(30, description="a line of at most this many characters is short")
+    extra_line_end_punctuation: list[str] = Field(
+        default_factory=list,
+        description="more line endings that count as punctuated, beyond datatrove's sentence-final marks",
+    )
     max_duplicate_line_char_fraction: float = Field(
         0.01,
         description="largest share of the text's characters (newlines left out) in lines that repeat an "
@@ -249,21 +314,153 @@ class FineWebConfig(FilterConfig):
     )
 
 
+
+def with_default(base: type[StrictConfig], name: str, default: object) -> Any:
+    """Field `name` of `base` again, with another default (lists copied per instance) and the same description."""
+    description = base.model_fields[name].description
+    if isinstance(default, list | tuple):
+        items = list(default)
+        return Field(default_factory=lambda: list(items), description=description)
+    if isinstance(default, dict):
+        mapping = dict(default)
+        return Field(default_factory=lambda: dict(mapping), description=description)
+    return Field(default, description=description)
+
+
+class ChineseGopherQualityConfig(GopherQualityConfig):
+    """Gopher quality with Chinese defaults: jieba's words, their lengths, Chinese stop words
+    (stages/clean/chinese_defaults.py says where each value comes from)."""
+
+    min_words: int = with_default(GopherQualityConfig, "min_words", zh_defaults.MIN_WORDS)
+    max_words: int = with_default(GopherQualityConfig, "max_words", zh_defaults.MAX_WORDS)
+    min_mean_word_length: float = with_default(
+        GopherQualityConfig, "min_mean_word_length", zh_defaults.MIN_MEAN_WORD_LENGTH
+    )
+    max_mean_word_length: float = with_default(
+        GopherQualityConfig, "max_mean_word_length", zh_defaults.MAX_MEAN_WORD_LENGTH
+    )
+    min_alpha_word_fraction: float = with_default(
+        GopherQualityConfig, "min_alpha_word_fraction", zh_defaults.MIN_ALPHA_WORD_FRACTION
+    )
+    stop_words: list[str] = with_default(GopherQualityConfig, "stop_words", zh_defaults.STOP_WORDS)
+
+
+class ChineseGopherRepetitionConfig(GopherRepetitionConfig):
+    """Gopher repetition with Chinese defaults: n-grams of jieba's words, a little more room for repeated terms."""
+
+    max_top_ngram_char_fraction: dict[int, float] = with_default(
+        GopherRepetitionConfig, "max_top_ngram_char_fraction", zh_defaults.MAX_TOP_NGRAM_CHAR_FRACTION
+    )
+    max_duplicate_ngram_char_fraction: dict[int, float] = with_default(
+        GopherRepetitionConfig, "max_duplicate_ngram_char_fraction", zh_defaults.MAX_DUPLICATE_NGRAM_CHAR_FRACTION
+    )
+
+
+class ChineseC4Config(C4Config):
+    """C4 with Chinese defaults: Chinese full stops end lines, a sentence is a stretch up to one, and Chinese
+    copyright, licence, share, next-page, byline and ad lines go as boilerplate."""
+
+    extra_line_end_punctuation: list[str] = with_default(
+        C4Config, "extra_line_end_punctuation", zh_defaults.C4_LINE_ENDS
+    )
+    policy_phrases: list[str] = with_default(C4Config, "policy_phrases", zh_defaults.POLICY_PHRASES)
+    boilerplate_phrases: list[str] = with_default(
+        C4Config, "boilerplate_phrases", zh_defaults.BOILERPLATE_PHRASES
+    )
+    remove_trailing_attributions: bool = with_default(C4Config, "remove_trailing_attributions", True)
+    min_words_per_line: int = with_default(C4Config, "min_words_per_line", zh_defaults.MIN_WORDS_PER_LINE)
+    min_sentences: int = with_default(C4Config, "min_sentences", zh_defaults.MIN_SENTENCES)
+
+
+class ChineseFineWebConfig(FineWebConfig):
+    """FineWeb with Chinese defaults: `…` and closing quotes end lines, short lines are shorter."""
+
+    extra_line_end_punctuation: list[str] = with_default(
+        FineWebConfig, "extra_line_end_punctuation", zh_defaults.FINEWEB_LINE_ENDS
+    )
+    short_line_max_characters: int = with_default(
+        FineWebConfig, "short_line_max_characters", zh_defaults.SHORT_LINE_MAX_CHARACTERS
+    )
+    max_newline_word_ratio: float = with_default(
+        FineWebConfig, "max_newline_word_ratio", zh_defaults.MAX_NEWLINE_WORD_RATIO
+    )
+
+
+class ChineseRulesConfig(StrictConfig):
+    """The Gopher, C4 and FineWeb rules for documents identified as Chinese (`zh`), with words cut by jieba."""
+
+    gopher_quality: ChineseGopherQualityConfig = ChineseGopherQualityConfig()
+    gopher_repetition: ChineseGopherRepetitionConfig = ChineseGopherRepetitionConfig()
+    c4: ChineseC4Config = ChineseC4Config()
+    fineweb: ChineseFineWebConfig = ChineseFineWebConfig()
+
+
+class LanguageRulesConfig(StrictConfig):
+    """Rules by document language, FineWeb-2 style: a language with a section here (`zh`) is judged by that
+    section's Gopher, C4 and FineWeb settings; every other language by the top-level `gopher_quality`,
+    `gopher_repetition`, `c4` and `fineweb` sections (English defaults, datatrove's decisions). A family switched
+    off at the top level (`c4.enabled: false`) is off for every language; `languages.zh.c4.enabled: false` only
+    for Chinese."""
+
+    default_language: str = Field(
+        "en",
+        description="the language whose rules and words apply when language identification is off or names no "
+        "language",
+    )
+    zh: ChineseRulesConfig = Field(
+        default_factory=ChineseRulesConfig,
+        description="rules for Chinese: each key as in the top-level section of the same name, zh defaults",
+    )
+
+    @field_validator("default_language")
+    @classmethod
+    def _language_code(cls, code: str) -> str:
+        code = code.strip().lower()
+        if not (code.isascii() and code.isalpha() and 2 <= len(code) <= 3):
+            raise ValueError(f"expected an ISO 639 code such as 'en' or 'zh', got {code!r}")
+        return code
+
 class ToxicityConfig(FilterConfig):
-    """Drop documents dense in words from a plain word list (built-in, plus extra words or a file)."""
+    """Drop documents dense in words from a plain word list (built-in, plus extra words or a file), chosen by the
+    document's language: whole words for English and languages without their own list, substrings for Chinese."""
 
     max_toxic_word_fraction: float = Field(
         0.01,
         description="listed words making up at least this fraction of the words drop the document "
-        "(toxicity:word_list)",
+        "(toxicity:word_list; whole-word languages)",
     )
     max_toxic_words: int = Field(10, description="so does at least this many occurrences of listed words")
     use_builtin_list: bool = Field(
-        True, description="list the words of the built-in list (stages/clean/toxic_words.txt)"
+        True,
+        description="list the words of the built-in lists (stages/clean/toxic_words.txt; for Chinese "
+        "toxic_words_zh.txt and gambling_words_zh.txt)",
     )
-    extra_words: list[str] = Field(default_factory=list, description="more words to list")
+    extra_words: list[str] = Field(
+        default_factory=list,
+        description="more words to list (whole words; for Chinese documents substrings of the obscene list)",
+    )
     words_file: Path | None = Field(
         None, description="a file of more words to list, one per line (`#` comments allowed)"
+    )
+    gambling: bool = Field(
+        True,
+        description="also drop Chinese documents dense in gambling terms (toxicity:gambling; the lottery, "
+        "casino and betting spam of Chinese crawls)",
+    )
+    max_listed_char_fraction: float = Field(
+        0.005,
+        gt=0,
+        le=1,
+        description="Chinese: matched characters of one list making up at least this fraction of the Han "
+        "characters drop the document (toxicity:word_list or toxicity:gambling), given min_listed_matches; "
+        "measured on labelled crawl pages (tests/stages/clean/data/zh_spam_SOURCES.md), where 0.3% also drops "
+        "clinic pages and site rules that name the words",
+    )
+    min_listed_matches: int = Field(
+        2, ge=1, description="Chinese: fewest matches of one list for the fraction rule (one stray hit never drops)"
+    )
+    max_listed_matches: int = Field(
+        10, ge=1, description="Chinese: at least this many matches of one list drop the document whatever its length"
     )
 
 
@@ -279,6 +476,22 @@ class PiiConfig(FilterConfig):
     api_keys: bool = Field(
         True, description="replace API keys (AWS, GitHub, Slack, OpenAI-style, Google) by <API_KEY>"
     )
+    chinese_phone_numbers: bool = Field(
+        True,
+        description="with phone_numbers, in text with Chinese characters also replace mainland mobile numbers "
+        "(1[3-9] + 9 digits, optional +86/0086/86), landlines with an area code and 400/800 hotlines by <PHONE>,"
+        " also where they touch Chinese characters",
+    )
+    chinese_bank_cards: bool = Field(
+        True,
+        description="with credit_cards, in text with Chinese characters also replace 16-19 digit card numbers "
+        "(Luhn-valid, card prefix such as UnionPay's 62) that touch Chinese characters by <CREDIT_CARD>",
+    )
+    chinese_id_numbers: bool = Field(
+        True,
+        description="in text with Chinese characters, replace 18-character resident ID numbers with a valid "
+        "birth date and check character (ISO 7064 MOD 11-2) by <ID_NUMBER> (counted as id_number)",
+    )
 
 
 class CleanConfig(StageConfig):
@@ -293,3 +506,7 @@ class CleanConfig(StageConfig):
     fineweb: FineWebConfig = FineWebConfig()
     toxicity: ToxicityConfig = ToxicityConfig()
     pii: PiiConfig = PiiConfig()
+    languages: LanguageRulesConfig = Field(
+        default_factory=LanguageRulesConfig,
+        description="per-language settings of the Gopher, C4 and FineWeb rules (zh), and the default language",
+    )

@@ -1,7 +1,8 @@
 """One document's text split once into the pieces the rules share: lines, paragraphs, words.
 
 Every rule of the clean stage reads a `DocumentView` instead of re-splitting the text, and each split is
-computed on first use only, so a document dropped early never pays for the splits later rules need.
+computed on first use only, so a document dropped early never pays for the splits later rules need. The view
+carries the document's language, which decides how its words are cut (`stages.text.words_of`).
 """
 
 from __future__ import annotations
@@ -9,17 +10,23 @@ from __future__ import annotations
 import re
 from functools import cached_property
 
-from stages.clean.word_tokens import ENGLISH_WORDS
+from stages.text import WordSegmenter, segmenter_for
 
 WORD_PATTERN = re.compile(r"\w+(?:[-'’]\w+)*")
 PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n\s*")
+DEFAULT_LANGUAGE = "en"
 
 
 class DocumentView:
-    """Lazily computed splits of one text; build a new view whenever the text changes."""
+    """Lazily computed splits of one text in one language; build a new view whenever the text changes."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, language: str = DEFAULT_LANGUAGE) -> None:
         self.text = text
+        self.language = language
+
+    @cached_property
+    def segmenter(self) -> WordSegmenter:
+        return segmenter_for(self.language)
 
     @cached_property
     def lines(self) -> list[str]:
@@ -50,12 +57,13 @@ class DocumentView:
         return self.text.split()
 
     @cached_property
-    def reference_words(self) -> list[str]:
-        """The words of the reference filters: spaCy's English tokens (punctuation tokens included, case kept),
-        as `stages.clean.word_tokens` reproduces them."""
-        return ENGLISH_WORDS.words(self.text)
+    def segmented_words(self) -> list[str]:
+        """The words the Gopher, C4 and FineWeb rules count, in the document's language (punctuation tokens
+        included, case kept): spaCy's English tokens for space-separated languages, exactly as the reference
+        filters cut them (`stages.text.english_words`), jieba's words for Chinese."""
+        return self.segmenter.words(self.text)
 
     @cached_property
-    def reference_words_by_line(self) -> str:
-        """`reference_words` joined by newlines (no word holds one), for counting words with one regex."""
-        return "\n".join(self.reference_words)
+    def segmented_words_by_line(self) -> str:
+        """`segmented_words` joined by newlines (no word holds one), for counting words with one regex."""
+        return "\n".join(self.segmented_words)

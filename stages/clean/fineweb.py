@@ -4,7 +4,9 @@ Lines are the text's `\n`-separated lines that are not blank, unstripped (a line
 in punctuation). In the reference's order: the fraction of lines ending in terminal punctuation (datatrove's
 list of sentence-final marks in every script: no quotes, no `…`), the fraction of short lines, the characters
 in repeated lines over the characters of the text without its newlines, and newlines per word (reference
-words: `DocumentView.reference_words`). A text without a non-blank line is dropped as `fineweb:empty`.
+words: `DocumentView.segmented_words`). A text without a non-blank line is dropped as `fineweb:empty`.
+In other languages the words are that language's (jieba's for Chinese), and `extra_line_end_punctuation` adds
+line ends the reference list lacks (Chinese `…` and closing quotes after a full stop); English is unchanged.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class FineWebFilter:
 
     def __init__(self, config: FineWebConfig) -> None:
         self.config = config
+        self.line_ends = LINE_END_PUNCTUATION + tuple(config.extra_line_end_punctuation)
 
     def check(self, view: DocumentView) -> Drop | None:
         config = self.config
@@ -40,7 +43,8 @@ class FineWebFilter:
         if not lines:
             return Drop(f"{family}:empty", "no non-blank line")
         line_count = len(lines)
-        punctuated = sum(1 for line in lines if line.endswith(LINE_END_PUNCTUATION)) / line_count
+        line_ends = self.line_ends
+        punctuated = sum(1 for line in lines if line.endswith(line_ends)) / line_count
         if punctuated < config.min_line_punctuation_fraction and not (
             punctuated == 0 and config.line_punctuation_exempt_zero
         ):
@@ -71,6 +75,6 @@ class FineWebFilter:
         return above(
             f"{family}:newline_ratio",
             "newline_word_ratio",
-            newlines / len(view.reference_words),
+            newlines / len(view.segmented_words),
             config.max_newline_word_ratio,
         )

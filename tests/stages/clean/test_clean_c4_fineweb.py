@@ -148,3 +148,22 @@ def test_fineweb_short_lines() -> None:
     text = "\n".join([*short_lines, "A longer line that explains the rest of the steps in detail."])
     assert fineweb_reason(text) == "fineweb:short_line_ratio"
     assert fineweb_reason(text, enabled=False) is None
+
+
+def test_language_line_ends_and_boilerplate_phrases_are_settings() -> None:
+    """English defaults leave them empty (C4 as published); any language can add its own."""
+    text = BODY + "\nThe harbour wall was rebuilt in stone。\nShare this page with your friends on Weibo."
+    assert C4Filter(C4Config()).clean(text).lines_removed == {"no_terminal_punctuation": 1}
+    config = C4Config(extra_line_end_punctuation=["。"], boilerplate_phrases=["SHARE THIS PAGE"])
+    result = C4Filter(config).clean(text)
+    assert result.text == BODY + "\nThe harbour wall was rebuilt in stone。"
+    assert result.lines_removed == {"boilerplate": 1}
+    assert C4Filter(C4Config(policy_phrases=["weibo"])).clean(text).lines_removed["policy"] == 1
+
+
+def test_fineweb_extra_line_ends_count_as_punctuated() -> None:
+    lines = "\n".join(f"第{index}行的内容写到这里，讲的是老城区的河流、桥梁和磨坊的故事，就结束了……" for index in range(10))
+    assert FineWebFilter(FineWebConfig()).check(DocumentView(lines, "zh")).reason == (
+        "fineweb:line_punctuation_ratio"
+    )
+    assert FineWebFilter(FineWebConfig(extra_line_end_punctuation=["…"])).check(DocumentView(lines, "zh")) is None

@@ -39,11 +39,18 @@ def test_language_codes_are_validated_and_lowercased() -> None:
         CleanConfig.model_validate({"language": {"allowed_languages": ["english"]}})
 
 
-def test_allowed_languages_must_be_candidates() -> None:
-    with pytest.raises(ValidationError, match="candidate_languages"):
-        CleanConfig.model_validate(
-            {"language": {"candidate_languages": ["en", "fr"], "allowed_languages": ["de"]}}
-        )
+def test_any_language_lid176_knows_can_be_allowed() -> None:
+    config = CleanConfig.model_validate({"language": {"allowed_languages": ["zh", "id", "yue"]}})
+    assert config.language.allowed_languages == ["zh", "id", "yue"]
+    with pytest.raises(ValidationError, match=r"lid\.176"):
+        CleanConfig.model_validate({"language": {"allowed_languages": ["zh-cn"]}})
+
+
+@pytest.mark.parametrize("key", ["candidate_languages", "low_accuracy_mode"])
+def test_lingua_settings_are_gone(key: str) -> None:
+    """lid.176 chooses among all its 176 languages at one speed: a preset still naming lingua's keys fails."""
+    with pytest.raises(ValidationError, match=key):
+        CleanConfig.model_validate({"language": {key: ["en"] if key == "candidate_languages" else True}})
 
 
 def test_ngram_thresholds_accept_string_keys_from_yaml() -> None:

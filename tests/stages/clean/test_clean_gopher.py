@@ -168,3 +168,14 @@ def test_duplicate_ngram_scan_matches_datatrove(seed: int) -> None:
             assert duplicate_ngram_characters(hashes, characters, n) == reference_duplicate_characters(
                 words, n
             )
+
+
+def test_chinese_ngrams_are_jieba_words_joined_without_spaces() -> None:
+    """The top n-gram's characters are its words' characters: no joining spaces in a language written without."""
+    text = "中国式现代化" * 3 + "是一条新路。"
+    filter_ = GopherRepetitionFilter(GopherRepetitionConfig())
+    top, _ = filter_.ngram_fractions(DocumentView(text, "zh"))
+    # jieba: 中国式 / 现代化, three times; the 2-gram 中国式现代化 (6 characters, no space) is seen 3 times
+    assert top[2] == pytest.approx(3 * 6 / len(text))
+    spaced, _ = filter_.ngram_fractions(DocumentView("a b a b a b c", "en"))
+    assert spaced[2] == pytest.approx(3 * 3 / 13)

@@ -16,7 +16,7 @@ from stages.clean.document_view import DocumentView
 from stages.clean.fineweb import FineWebFilter
 from stages.clean.gopher_quality import GopherQualityFilter
 from stages.clean.gopher_repetition import GopherRepetitionFilter
-from stages.clean.word_tokens import ENGLISH_WORDS
+from stages.text.english_words import ENGLISH_WORDS
 
 CASES = json.loads((Path(__file__).parent / "datatrove_cases.json").read_text(encoding="utf-8"))["cases"]
 

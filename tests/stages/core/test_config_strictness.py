@@ -290,7 +290,7 @@ def test_lmforge_config_clean_lists_nested_keys_with_defaults(capsys: pytest.Cap
     lines = capsys.readouterr().out.splitlines()
     allowed = next(line for line in lines if line.startswith("language.allowed_languages:"))
     assert allowed.startswith('language.allowed_languages: list[str] = ["en"]  # ')
-    assert "language.min_confidence: float (>=0.0, <=1.0) = 0.65  # " in "\n".join(lines)
+    assert "language.min_confidence: float (>=0.0, <=1.0) = 0.2  # " in "\n".join(lines)
     assert any(line.startswith("language: LanguageConfig  # ") for line in lines)
     with pytest.raises(Exception, match="unknown config 'cleaner'"):
         config_model("cleaner")

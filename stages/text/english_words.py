@@ -14,7 +14,8 @@ spaCy's letter classes (Latin, Greek, Cyrillic and a list of other scripts) are 
 its symbol class by the Unicode category So; English text never meets the difference.
 
 Each distinct chunk is split once and remembered, so a document costs one `str.split` and one dict look-up per
-chunk; `benchmarks/clean_parity.py --check-tokenizer` compares the words with spaCy's on real text.
+chunk; `benchmarks/clean_parity.py --check-tokenizer` compares the words with spaCy's on real text. This is the
+segmenter of every space-separated language (`stages.text.segmentation`), as datatrove uses it for all of them.
 """
 
 from __future__ import annotations
@@ -592,6 +593,8 @@ LONGEST_MATCHED_SPECIAL_CASE = max(map(len, MATCHER_PATTERNS))
 
 class EnglishWordTokenizer:
     """spaCy-equivalent English words of a text, each distinct chunk split once and then looked up."""
+
+    spaced = True  # words are separated by spaces in the text: an n-gram's text is its words joined by " "
 
     def __init__(self, max_cached_chunks: int = 500_000) -> None:
         self.max_cached_chunks = max_cached_chunks

@@ -15,21 +15,10 @@ from pathlib import Path
 import pytest
 
 from stages.core.output_safety import OWNER_MARK, OutputOwner, OutputRefusedError, claim_output_directory
+from tests.cli_runner import REPO_ROOT, run_cli
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 REPORT_GENERATOR = '<meta name="generator" content="lmforge report">'
 SERVING = re.compile(r"^lmforge label: serving .* on http://127\.0\.0\.1:(\d+)/$")
-
-
-def run_cli(*arguments: str | Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "flows.cli", *map(str, arguments)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        cwd=REPO_ROOT,
-    )
 
 
 def snapshot(directory: Path) -> dict[str, bytes | None]:
@@ -68,7 +57,7 @@ def users_folder(tmp_path: Path) -> Path:
 
 def test_report_without_output_refuses_a_users_folder(tmp_path: Path, users_folder: Path) -> None:
     before = snapshot(tmp_path)
-    line = assert_refused(run_cli("report", users_folder), "--output FILE")
+    line = assert_refused(run_cli("report", users_folder, real_process=True), "--output FILE")
     assert "not a run or curation directory" in line
     assert snapshot(tmp_path) == before
 
@@ -244,7 +233,7 @@ def test_label_serve_on_a_port_in_use_exits_2_at_once(tmp_path: Path) -> None:
         port = taken.getsockname()[1]
         started = time.monotonic()
         result = run_cli(
-            "label", "serve", "--db", tmp_path / "labels.sqlite3", "--port", str(port), timeout=60
+            "label", "serve", "--db", tmp_path / "labels.sqlite3", "--port", str(port), timeout=60, real_process=True
         )
         assert time.monotonic() - started < 30
     assert_refused(result, f"cannot listen on 127.0.0.1:{port}:", "Address already in use")

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from flows.cli import main
 from stages.core.manifest import read_manifest
-
-
-def run_cli(*arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "flows.cli", *arguments],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from tests.cli_runner import run_cli
 
 
 @pytest.mark.parametrize(
@@ -60,7 +49,15 @@ def test_invalid_yaml_config(tmp_path: Path) -> None:
     config = tmp_path / "bad.yaml"
     config.write_text("threshold: [0.8\n")
     result = run_cli(
-        "stage", "dedup", "--input", str(tmp_path), "--output", str(tmp_path / "o"), "--config", str(config)
+        "stage",
+        "dedup",
+        "--input",
+        str(tmp_path),
+        "--output",
+        str(tmp_path / "o"),
+        "--config",
+        str(config),
+        real_process=True,
     )
     assert result.returncode == 2 and "not valid YAML" in result.stderr
 

@@ -14,6 +14,7 @@ import pytest
 
 from stages.core.empty_result import EmptyResultError
 from stages.core.manifest import read_manifest
+from tests.cli_runner import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,10 +23,6 @@ def lmforge(*arguments: str) -> list[str]:
     return [sys.executable, "-m", "flows.cli", *arguments]
 
 
-def run_cli(*arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        lmforge(*arguments), capture_output=True, text=True, timeout=180, check=False, cwd=ROOT
-    )
 
 
 @pytest.fixture()
@@ -86,8 +83,15 @@ def test_keeping_nothing_exits_3_with_the_reasons_and_a_hint(content_jsonl: Path
 
 
 def test_curate_and_raw_input_to_clean_are_loud_too(content_jsonl: Path, tmp_path: Path) -> None:
-    curated = run_cli(
-        "curate", "--input", str(content_jsonl), "--output", str(tmp_path / "c"), "--executor", "local"
+    curated = run_cli(  # a Prefect flow: in its own process, as a user runs it
+        "curate",
+        "--input",
+        str(content_jsonl),
+        "--output",
+        str(tmp_path / "c"),
+        "--executor",
+        "local",
+        real_process=True,
     )
     assert curated.returncode == 3 and "ingest kept 0 of 100" in curated.stderr
     cleaned = run_cli(
@@ -164,7 +168,7 @@ def test_ctrl_c_is_one_line_keeps_finished_stages_and_a_rerun_resumes(
     ingested = read_manifest(output / "ingested")
     assert ingested is not None and not (output / "cleaned").exists()
     assert not [path for path in output.iterdir() if path.name.startswith(".tmp-")]
-    rerun = run_cli(*arguments)
+    rerun = run_cli(*arguments, real_process=True)  # curate: a Prefect flow, in its own process
     assert rerun.returncode == 0, rerun.stderr
     assert read_manifest(output / "ingested").created_at == ingested.created_at  # resumed, not redone
     assert read_manifest(output / "deduped") is not None

@@ -4,7 +4,9 @@ Every recipe that trains data-parallel (pretrain, SFT, reward, DPO, PPO, GRPO, R
 `run_x_worker(config, inputs, output) -> metrics`, that runs the whole recipe in one process of a
 torch.distributed group. `launch_recipe_workers` runs it: in this process when one worker is asked for (a
 group of one; DeepSpeed still gets its engine), or as `num_workers` Ray Train workers, where Ray Train creates the
-group (gloo on CPU, NCCL on GPU) and DeepSpeed / the HF Trainer join it. The same call spreads over a multi-node
+group (gloo on CPU, NCCL on GPU) and DeepSpeed / the HF Trainer join it. Inside a `warm_worker_groups()` block
+(the pipeline's training process, the test session) CPU runs go to a warm group of Ray actors instead, which
+imports the training stack once for all runs (`alignment.worker_group`). The same call spreads over a multi-node
 cluster (`ray_address` or RAY_ADDRESS). The worker function is named by its import path, so a Ray worker on
 another machine imports it there instead of unpickling a closure.
 
@@ -23,6 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from alignment.pretrain import METRICS_FILE, PretrainConfig
+from alignment.worker_group import run_on_warm_group, warm_groups_enabled
 
 
 def import_by_path(path: str) -> Any:
@@ -31,22 +34,28 @@ def import_by_path(path: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-def _worker_loop(loop_config: dict[str, Any]) -> None:
-    """What each Ray Train worker runs: the recipe's worker function, final scalar metrics reported to Ray."""
+def run_worker_function(loop_config: dict[str, Any], rank: int) -> dict[str, Any]:
+    """One rank's share of a run, in a process already in the run's torch.distributed group: the recipe's
+    worker function, rank 0 printing its log records (one JSON line each) for the driver's log."""
     import torch
-    from ray import train
 
     torch.set_num_threads(max(1, int(loop_config["threads"])))
     config_model = import_by_path(loop_config["config_class"])
     worker = import_by_path(loop_config["worker"])
     config = config_model.model_validate(loop_config["config"])
-    rank = train.get_context().get_world_rank()
 
     def report(record: dict[str, float]) -> None:
         if rank == 0:
             print(json.dumps({loop_config["name"]: record}), flush=True)
 
-    metrics = worker(config, loop_config["inputs"], loop_config["output"], on_log=report)
+    return worker(config, loop_config["inputs"], loop_config["output"], on_log=report)
+
+
+def _worker_loop(loop_config: dict[str, Any]) -> None:
+    """What each Ray Train worker runs: the recipe's worker function, final scalar metrics reported to Ray."""
+    from ray import train
+
+    metrics = run_worker_function(loop_config, train.get_context().get_world_rank())
     train.report({key: value for key, value in metrics.items() if not isinstance(value, list | dict)})
 
 
@@ -73,23 +82,28 @@ def launch_recipe_workers(
     if executor == "local" or (num_workers == 1 and not ray_for_one_worker):
         return import_by_path(worker)(config, inputs, output)
 
-    from ray.train import RunConfig, ScalingConfig
-    from ray.train.torch import TorchConfig, TorchTrainer
-
     from stages.core.ray_cluster import connect_ray
 
     connect_ray(ray_address)
+    loop_config = {
+        "name": name,
+        "worker": worker,
+        "config_class": f"{type(config).__module__}:{type(config).__qualname__}",
+        "config": config.model_dump(mode="json"),
+        "inputs": inputs,
+        "output": str(output),
+        "threads": cpus_per_worker,
+    }
+    if not use_gpu and warm_groups_enabled():
+        run_on_warm_group(loop_config, num_workers, cpus_per_worker)
+        return json.loads((output / METRICS_FILE).read_text())
+
+    from ray.train import RunConfig, ScalingConfig
+    from ray.train.torch import TorchConfig, TorchTrainer
+
     trainer = TorchTrainer(
         _worker_loop,
-        train_loop_config={
-            "name": name,
-            "worker": worker,
-            "config_class": f"{type(config).__module__}:{type(config).__qualname__}",
-            "config": config.model_dump(mode="json"),
-            "inputs": inputs,
-            "output": str(output),
-            "threads": cpus_per_worker,
-        },
+        train_loop_config=loop_config,
         torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
         scaling_config=ScalingConfig(
             num_workers=num_workers, use_gpu=use_gpu, resources_per_worker={"CPU": cpus_per_worker}

@@ -34,11 +34,10 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.train_systems import SystemSpec
-
 # A parent that trained in-process leaves these set; a child must form its own process group (re-exported for
 # benchmarks/ppo.py).
-from flows.training_worker import DISTRIBUTED_ENVIRONMENT
+from alignment.process_state import DISTRIBUTED_ENVIRONMENT
+from benchmarks.train_systems import SystemSpec
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BASELINE = "hf-trainer"

@@ -13,7 +13,9 @@ imports the training stack once and runs every step in turn, with the isolation 
   returned to the system (`malloc_trim`);
 - a crash of the process (a segfault, the OOM killer) fails that step only: the next step gets a fresh process;
 - the process dies with its parent (`PR_SET_PDEATHSIG`), so a killed run leaves no step training behind and the
-  rerun resumes from the last checkpoint exactly as before.
+  rerun resumes from the last checkpoint exactly as before;
+- multi-worker CPU steps run on one warm group of Ray actors that the process owns for its life
+  (`alignment.worker_group`), so they too import the training stack once per run, not once per step.
 
 Outside such a block (`lmforge stage`, a single training flow), each call runs in a fresh spawned process.
 """
@@ -22,9 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import gc
 import multiprocessing
-import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -34,17 +34,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from alignment.process_state import reset_training_state
 from stages.core.runner import Executor
 
-DISTRIBUTED_ENVIRONMENT = (
-    "RANK",
-    "WORLD_SIZE",
-    "LOCAL_RANK",
-    "LOCAL_WORLD_SIZE",
-    "NODE_RANK",
-    "MASTER_ADDR",
-    "MASTER_PORT",
-)
 PR_SET_PDEATHSIG = 1
 
 
@@ -59,60 +51,13 @@ def die_with_parent() -> None:
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def return_freed_memory() -> None:
-    gc.collect()
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def forget_deepspeed_groups() -> None:
-    """DeepSpeed caches its communication backend and the process groups it derived from the world group
-    (`deepspeed.utils.groups._WORLD_GROUP`, data/model/expert-parallel groups) in module globals: after the
-    world group is destroyed they name groups that no longer exist, so they are emptied too."""
-    import deepspeed.comm.comm as deepspeed_comm
-    from deepspeed.utils import groups
-
-    deepspeed_comm.cdb = None
-    groups.mpu = None
-    for name, value in list(vars(groups).items()):
-        if not (name.startswith("_") and name.lstrip("_")[:1].isupper()) or isinstance(value, str):
-            continue
-        if isinstance(value, dict | list):
-            value.clear()
-        elif not isinstance(value, int | float | bool | type) and not callable(value):
-            setattr(groups, name, None)
-
-
-def reset_training_state() -> None:
-    """Leave the process as a fresh one would be: no process group, no DeepSpeed/accelerate singletons, no
-    rendezvous environment (inherited or set by the last step)."""
-    for variable in [*DISTRIBUTED_ENVIRONMENT, *(key for key in os.environ if key.startswith("ACCELERATE_"))]:
-        os.environ.pop(variable, None)
-    if "torch" in sys.modules:
-        import torch.distributed as dist
-
-        if dist.is_available() and dist.is_initialized():
-            dist.destroy_process_group()
-    if "deepspeed" in sys.modules:
-        forget_deepspeed_groups()
-    if "accelerate" in sys.modules:
-        from accelerate.state import AcceleratorState, GradientState, PartialState
-
-        AcceleratorState._reset_state(reset_partial_state=True)
-        PartialState._reset_state()
-        GradientState._reset_state()
-    if "transformers" in sys.modules:
-        from transformers.integrations.deepspeed import unset_hf_deepspeed_config
-
-        unset_hf_deepspeed_config()
-    return_freed_memory()
-
-
 def warm_up() -> None:
     """The worker process's initializer: die with the parent, import the training stack once."""
     die_with_parent()
     import alignment.registry  # noqa: F401  (torch, transformers, DeepSpeed, TRL and every recipe)
+    from alignment.worker_group import keep_warm_groups_for_this_process
+
+    keep_warm_groups_for_this_process()  # multi-worker steps share one warm Ray actor group too
 
 
 def run_isolated(function: Callable[..., Any], *arguments: Any) -> Any:

@@ -64,8 +64,18 @@ def _ray_shutdown_at_exit() -> Iterator[None]:
     ray.shutdown()
 
 
+@pytest.fixture(scope="session")
+def _warm_worker_groups(_ray_shutdown_at_exit: None) -> Iterator[None]:
+    """Multi-worker CPU training in the session reuses warm Ray actor groups, as a pipeline run does
+    (`alignment.worker_group`); they end before Ray shuts down."""
+    from alignment.worker_group import warm_worker_groups
+
+    with warm_worker_groups():
+        yield
+
+
 @pytest.fixture()
-def ray_cluster(_ray_shutdown_at_exit: None) -> None:
+def ray_cluster(_ray_shutdown_at_exit: None, _warm_worker_groups: None) -> None:
     """A real local Ray cluster on loopback with 2 CPUs, started once and shared by every test that needs one
     (a test that builds its own multi-node cluster shuts Ray down; the next user starts it again)."""
     from stages.core.ray_cluster import connect_ray

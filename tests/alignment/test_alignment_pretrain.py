@@ -3,6 +3,7 @@ ZeRO-2 and ZeRO-3, and a final checkpoint that plain `transformers` loads and ge
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 from pathlib import Path
@@ -12,6 +13,7 @@ import torch
 
 from alignment.launch import launch_pretrain
 from alignment.pretrain import METRICS_FILE, PretrainConfig
+from alignment.worker_group import ray_train_workers
 from stages.tokenize.config import TokenizeConfig
 from stages.tokenize.run import run_tokenize
 from tests.datasets import documents_table, write_documents_dataset
@@ -113,7 +115,10 @@ def test_two_ray_train_workers_follow_the_one_worker_curve(
         **{**BASE, "micro_batch_size": 2, "max_steps": 6}, zero_stage=zero_stage, num_workers=2
     )
     output = tokens.parent / f"ray-zero{zero_stage}"
-    metrics = launch_pretrain(config, tokens, output, executor="ray")
+    # ZeRO-2 through Ray Train's own workers (a single `lmforge stage` run), ZeRO-3 on the session's warm group
+    path = ray_train_workers() if zero_stage == 2 else contextlib.nullcontext()
+    with path:
+        metrics = launch_pretrain(config, tokens, output, executor="ray")
     assert metrics["world_size"] == 2 and metrics["global_batch_rows"] == single["global_batch_rows"] == 4
     assert losses(metrics) == pytest.approx(losses(single), rel=1e-4)
     assert metrics["val_loss"] == pytest.approx(single["val_loss"], rel=1e-4)

@@ -147,3 +147,41 @@ def test_the_worker_dies_with_its_parent(tmp_path: Path) -> None:
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+def launch_probe_on_two_workers(output: str, ray_address: str) -> dict[str, object]:
+    """A two-rank step, as a pipeline's multi-worker training step is launched from the training process."""
+    from alignment.launch import launch_recipe_workers
+    from tests.alignment.worker_probe import ProbeConfig
+
+    return launch_recipe_workers(
+        "probe",
+        "tests.alignment.worker_probe:probe_worker",
+        ProbeConfig(),
+        [],
+        output,
+        num_workers=2,
+        executor="ray",
+        ray_address=ray_address,
+    )
+
+
+def test_multi_worker_steps_share_one_warm_actor_group_that_ends_with_the_process(
+    tmp_path: Path, ray_cluster: None
+) -> None:
+    import ray
+
+    address = ray.get_runtime_context().gcs_address
+    worker = TrainingWorker()
+    try:
+        first = worker.call("first", launch_probe_on_two_workers, str(tmp_path / "first"), address)
+        second = worker.call("second", launch_probe_on_two_workers, str(tmp_path / "second"), address)
+    finally:
+        worker.close()
+    assert first["world_size"] == 2 and first["rank_sum"] == 3.0
+    ranks = list(first["pids"])  # type: ignore[call-overload]
+    assert second["pids"] == ranks  # the second step ran on the same two warm processes
+    deadline = time.monotonic() + 30
+    while any(psutil.pid_exists(pid) for pid in ranks) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(psutil.pid_exists(pid) for pid in ranks), "the group outlived its training process"

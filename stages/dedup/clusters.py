@@ -1,7 +1,8 @@
 """From candidate pairs to keep/drop decisions: verify each pair, find connected components, pick representatives.
 
 A candidate pair is linked when the two documents' normalised texts are identical (exact) or their signatures
-estimate a Jaccard of at least the verification threshold (near). Each connected component keeps one
+estimate a Jaccard of at least the verification threshold (near): the character-shingled documents' own
+threshold when both are shingled by characters. Each connected component keeps one
 representative: the document with the most words (the most complete copy), ties broken by the smallest id,
 so the choice never depends on the order in which workers finished.
 """
@@ -16,7 +17,7 @@ from scipy.sparse.csgraph import connected_components
 
 from stages.dedup.minhash import signatures_from_arrow
 
-SIGNATURE_SCHEMA_FIELDS = ("id", "word_count", "exact_high", "exact_low", "signature")
+SIGNATURE_SCHEMA_FIELDS = ("id", "word_count", "exact_high", "exact_low", "signature", "character_shingles")
 DECISION_SCHEMA = pa.schema(
     [
         ("id", pa.string()),
@@ -31,10 +32,16 @@ EXACT_DUPLICATE = "exact_duplicate"
 NEAR_DUPLICATE = "near_duplicate"
 
 
-def duplicate_decisions(edges: pa.Table, documents: pa.Table, verify_threshold: float) -> pa.Table:
+def duplicate_decisions(
+    edges: pa.Table,
+    documents: pa.Table,
+    verify_threshold: float,
+    character_verify_threshold: float | None = None,
+) -> pa.Table:
     """Decisions for every document that has at least one verified duplicate (others are singletons).
 
-    `documents` holds the signature rows (SIGNATURE_SCHEMA_FIELDS) of at least every id named in `edges`.
+    `documents` holds the signature rows (SIGNATURE_SCHEMA_FIELDS) of at least every id named in `edges`;
+    `character_verify_threshold` (default: `verify_threshold`) applies to pairs of character-shingled documents.
     """
     if edges.num_rows == 0:
         return DECISION_SCHEMA.empty_table()
@@ -49,7 +56,11 @@ def duplicate_decisions(edges: pa.Table, documents: pa.Table, verify_threshold: 
 
     exact = (high[source] == high[target]) & (low[source] == low[target]) & (words[source] == words[target])
     similarity = np.mean(signatures[source] == signatures[target], axis=1)
-    near = (similarity >= verify_threshold) & (words[source] > 0) & (words[target] > 0)
+    thresholds = np.full(len(source), verify_threshold)
+    if character_verify_threshold is not None and "character_shingles" in documents.column_names:
+        characters = documents.column("character_shingles").to_numpy(zero_copy_only=False)
+        thresholds[characters[source] & characters[target]] = character_verify_threshold
+    near = (similarity >= thresholds) & (words[source] > 0) & (words[target] > 0)
     linked = exact | near
     source, target = source[linked], target[linked]
     if len(source) == 0:

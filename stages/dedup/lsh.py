@@ -1,8 +1,10 @@
 """LSH banding: band keys per document, and candidate pairs from documents that share a band key.
 
 A document's signature is cut into `bands` bands of `rows` values; two documents sharing any whole band become
-candidates. Rows carry a `partition` (band key modulo the partition count) so the grouping can be a hash shuffle
-of a few large groups rather than one Python call per bucket.
+candidates. Documents shingled by characters have their own layout (from their own threshold) and band numbers
+after the word documents' ones, so the two kinds never share a bucket. Rows carry a `partition` (band key modulo
+the partition count) so the grouping can be a hash shuffle of a few large groups rather than one Python call per
+bucket.
 """
 
 from __future__ import annotations
@@ -45,24 +47,34 @@ def band_rows(
     word_counts: np.ndarray,
     exact_high: np.ndarray,
     *,
-    bands: int,
-    rows: int,
+    layout: tuple[int, int],
     partitions: int,
+    character_documents: np.ndarray | None = None,
+    character_layout: tuple[int, int] | None = None,
     near: bool = True,
     exact: bool = True,
 ) -> pa.Table:
     """One row per (document, band) plus one `EXACT_BAND` row per document for exact-text grouping.
 
-    Documents without words get no LSH bands (their all-max signatures would all collide).
+    `layout` is (bands, rows); documents flagged in `character_documents` are banded by `character_layout`
+    instead, numbered from `layout`'s band count up. Documents without words get no LSH bands (their all-max
+    signatures would all collide).
     """
     pieces = []
     if near and len(ids):
-        keys = band_keys(signatures, bands, rows)
-        has_words = np.flatnonzero(word_counts > 0)
-        keys = keys[has_words]
-        band_index = np.tile(np.arange(bands, dtype=np.int16), len(has_words))
-        doc_index = np.repeat(has_words, bands)
-        pieces.append((band_index, keys.reshape(-1), doc_index))
+        if character_documents is None:
+            character_documents = np.zeros(len(ids), dtype=bool)
+        has_words = word_counts > 0
+        groups = [(has_words & ~character_documents, layout, 0)]
+        if character_layout is not None:
+            groups.append((has_words & character_documents, character_layout, layout[0]))
+        for selected, (bands, rows), first_band in groups:
+            chosen = np.flatnonzero(selected)
+            if len(chosen) == 0:
+                continue
+            keys = band_keys(signatures[chosen], bands, rows)
+            band_index = np.tile(np.arange(first_band, first_band + bands, dtype=np.int16), len(chosen))
+            pieces.append((band_index, keys.reshape(-1), np.repeat(chosen, bands)))
     if exact and len(ids):
         pieces.append(
             (

@@ -105,7 +105,9 @@ class RayDedupRun:
             for share in balanced_shares(files, workers)
         ]
 
-    def decide(self, verify_threshold: float, attempts: int = 3) -> pa.Table:
+    def decide(
+        self, verify_threshold: float, character_verify_threshold: float | None = None, attempts: int = 3
+    ) -> pa.Table:
         """Keep/drop decisions. A worker lost mid-way (its node died) restarts elsewhere and recomputes its
         share, and the phases are run again: every phase is deterministic, so the result is the same."""
         for attempt in range(attempts):
@@ -114,7 +116,7 @@ class RayDedupRun:
                 check_unique_ids(self.ids())
                 involved = self.signature_rows(involved_ids(edges))
                 self.candidate_edge_count = edges.num_rows
-                return duplicate_decisions(edges, involved, verify_threshold)
+                return duplicate_decisions(edges, involved, verify_threshold, character_verify_threshold)
             except (ray.exceptions.RayActorError, ray.exceptions.ObjectLostError):
                 if attempt == attempts - 1:
                     raise

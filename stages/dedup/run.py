@@ -45,7 +45,9 @@ def decisions_locally(
     check_unique_ids(signatures.column("id"))
     bands = pa.concat_tables(band_tables) if band_tables else None
     edges = candidate_edges(bands) if bands is not None else EDGE_SCHEMA.empty_table()
-    decisions = duplicate_decisions(edges, signatures, config.effective_verify_threshold)
+    decisions = duplicate_decisions(
+        edges, signatures, config.effective_verify_threshold, config.effective_character_verify_threshold
+    )
     return decisions, edges.num_rows
 
 
@@ -76,10 +78,14 @@ def run_dedup(
     if not force and (existing := run.completed_manifest()) is not None:
         return existing
     bands, rows = config.band_layout
+    character_bands, character_rows = config.character_band_layout
     extra: dict[str, Any] = {
         "bands": bands,
         "rows_per_band": rows,
         "verify_threshold": config.effective_verify_threshold,
+        "character_bands": character_bands,
+        "character_rows_per_band": character_rows,
+        "character_verify_threshold": config.effective_character_verify_threshold,
     }
     if executor == "local":
         return _run_locally(run, inputs, config, batch_rows, extra)
@@ -126,7 +132,9 @@ def _run_on_ray(
     files = parquet_files(inputs)
     dedup = RayDedupRun(config, files, batch_rows, workers=cluster_cpus())
     try:
-        decisions = dedup.decide(config.effective_verify_threshold)
+        decisions = dedup.decide(
+            config.effective_verify_threshold, config.effective_character_verify_threshold
+        )
         extra.update(
             _describe_decisions(decisions, dedup.candidate_edge_count, time.perf_counter() - started)
         )

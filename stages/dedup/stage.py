@@ -21,7 +21,7 @@ ADDED_COLUMNS = ("dup_cluster_id", "dup_cluster_size")
 
 class DedupStage:
     name: ClassVar[str] = "dedup"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # 2: Han and kana shingled by characters (issue 14)
 
     def __init__(self, config: DedupConfig | None = None, decisions: pa.Table | None = None) -> None:
         self.config = config or DedupConfig()

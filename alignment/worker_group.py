@@ -208,20 +208,45 @@ def warm_group(num_workers: int, cpus_per_worker: float) -> WorkerGroup:
     return group
 
 
+PEER_LOST = ("Connection closed by peer", "Connection reset by peer", "remote worker crashing")
+
+
+def is_peer_lost(error: BaseException) -> bool:
+    """A rank's collective failing because another rank left: a consequence, not the cause."""
+    return any(sign in str(error) for sign in PEER_LOST)
+
+
+def root_cause(errors: list[BaseException]) -> BaseException:
+    """The first error (in rank order) that is not a peer's disconnection, else the first one."""
+    return next((error for error in errors if not is_peer_lost(error)), errors[0])
+
+
 def run_on_warm_group(loop_config: dict[str, Any], num_workers: int, cpus_per_worker: float) -> None:
-    """Run one recipe on the warm group: every rank at once, the first failure kills the group and is raised."""
+    """Run one recipe on the warm group: every rank at once. When a rank fails, the other ranks get a moment to
+    fail too (they lose their peer), the group is killed, and the cause is raised, not a rank's lost peer."""
     group = warm_group(num_workers, cpus_per_worker)
     with cpus_reserved(group):
         pending = [
             actor.run.remote(loop_config, environment)
             for actor, environment in zip(group.actors, group.rendezvous(), strict=True)
         ]
+        results = list(pending)
         try:
             while pending:
                 done, pending = ray.wait(pending, num_returns=1)
                 ray.get(done[0])
-        except BaseException:
+        except BaseException as first:
+            ray.wait(pending, num_returns=len(pending), timeout=10)
+            errors: list[BaseException] = []
+            for result in results:
+                try:
+                    ray.get(result, timeout=0)
+                except Exception as error:
+                    errors.append(error)
             group.kill()
             if _groups is not None:
                 _groups.pop((num_workers, cpus_per_worker), None)
-            raise
+            cause = root_cause(errors) if errors else first
+            if cause is first:
+                raise
+            raise cause from first

@@ -138,11 +138,16 @@ def command_curate(arguments: argparse.Namespace) -> int:
 
 
 def command_demo_corpus(arguments: argparse.Namespace) -> None:
+    from stages.demo.config import DEMO_LANGUAGES
     from stages.demo.corpus import demo_corpus_command
 
     if arguments.docs <= 0:
         raise UsageError("--docs must be positive")
-    demo_corpus_command(arguments.docs, Path(arguments.output), arguments.seed)
+    languages = tuple(code.strip().lower() for code in arguments.languages.split(",") if code.strip())
+    repeated = len(set(languages)) < len(languages)
+    if not languages or repeated or any(code not in DEMO_LANGUAGES for code in languages):
+        raise UsageError(f"--languages takes a comma-separated list of {', '.join(DEMO_LANGUAGES)}, each once")
+    demo_corpus_command(arguments.docs, Path(arguments.output), arguments.seed, languages)
 
 
 def command_manifest(arguments: argparse.Namespace) -> None:
@@ -265,6 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--docs", type=int, default=2000)
     demo.add_argument("--output", required=True, metavar="DIR")
     demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument(
+        "--languages",
+        default="en",
+        metavar="CODES",
+        help="languages of the pages, comma-separated: en (default), zh, or en,zh (Chinese pages with the same "
+        "ground truth)",
+    )
     demo.set_defaults(handler=command_demo_corpus)
 
     report = commands.add_parser("report", help="rebuild RUN_DIR/report.html from what a run left on disk")

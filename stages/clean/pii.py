@@ -49,9 +49,11 @@ API_KEY = re.compile(
     r"|AIza[0-9A-Za-z_-]{35}"  # Google API keys
     r")(?![\w-])"
 )
+# Bounded by ASCII word characters only: Python counts Han as \w, and Chinese text puts an address right after a
+# character (简历请发送至name@qq.com) or before one (name@qq.com联系).
 EMAIL = re.compile(
-    r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
-    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])"
+    r"(?<![A-Za-z0-9_.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9_-])"
 )
 CREDIT_CARD = re.compile(
     r"\d(?<![\w+.,-]\d)(?:"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from stages.core.config_loading import StrictConfig
 
@@ -20,6 +20,13 @@ DERIVED_KINDS: tuple[str, ...] = (KIND_EXACT, KIND_NORMALISED, KIND_NEAR)
 DROP_KINDS: tuple[str, ...] = (KIND_BOILERPLATE, KIND_SPAM, KIND_LOREM, KIND_NON_ENGLISH, KIND_SHORT)
 """Kinds a correct cleaning stage drops (PII is redacted, duplicates are the dedup stage's business)."""
 ALL_KINDS: tuple[str, ...] = (KIND_CLEAN, KIND_PII, *DERIVED_KINDS, *DROP_KINDS)
+DEMO_LANGUAGES: tuple[str, ...] = ("en", "zh")
+"""Languages the demo writes pages in (ISO 639-1, as language id names them)."""
+MULTILINGUAL_KINDS: tuple[str, ...] = (
+    KIND_CLEAN, KIND_PII, *DERIVED_KINDS, KIND_BOILERPLATE, KIND_SPAM, KIND_SHORT,
+)  # fmt: skip
+"""Kinds written in each of the corpus's languages; lorem ipsum (Latin) and the foreign pages (French, German,
+Spanish: `non_english`, foreign to every language of the demo) are the same whatever the languages."""
 
 
 class DemoCorpusConfig(StrictConfig):
@@ -43,6 +50,21 @@ class DemoCorpusConfig(StrictConfig):
     syndicated_jaccards: tuple[float, ...] = Field((0.95, 0.9, 0.85, 0.8, 0.7), min_length=1)
     spare_sentences: int = Field(12, ge=0, le=100)
     """Unused sentences generated with each duplicated original, for near copies to insert."""
+    languages: tuple[str, ...] = Field(("en",), min_length=1)
+    """Languages of the pages of `MULTILINGUAL_KINDS`, each page's drawn with equal chances (a duplicate shares
+    its original's); `("en",)`, the default, draws nothing, so an English corpus is the same bytes as before."""
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, languages: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [language for language in languages if language not in DEMO_LANGUAGES]
+        if unknown:
+            raise ValueError(
+                f"the demo writes pages in {', '.join(DEMO_LANGUAGES)}, not {', '.join(unknown)}"
+            )
+        if len(set(languages)) != len(languages):
+            raise ValueError(f"a language is listed twice: {', '.join(languages)}")
+        return languages
 
     @model_validator(mode="after")
     def _shares_leave_room_for_originals(self) -> DemoCorpusConfig:

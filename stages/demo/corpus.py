@@ -4,6 +4,14 @@
 meta {kind, topic, style, language}) and `_ground_truth.json`. The bytes depend only on (num_docs, seed, config):
 every random stream is seeded from those, and documents are generated in fixed blocks whatever the shard size.
 
+With `languages=("en", "zh")` (`lmforge demo-corpus --languages en,zh`) each page of a kind written in several
+languages (`MULTILINGUAL_KINDS`: good pages, PII, duplicates, boilerplate, spam, short pages) is English or
+Chinese with equal chances, a copy in its original's language, and the ground truth is the same for both: kinds,
+duplicate pairs with their Jaccard in dedup's units (character 3-grams for Chinese), clusters, planted PII, and
+each page's language. Chinese pages come from `chinese_documents` and `chinese_pages`, each seeded by its
+position, so they do not depend on block or shard boundaries either. The default, English only, draws no
+languages and writes the same bytes as before Chinese existed.
+
 What it may write over (issue 12: lmforge replaces only what it can prove it made): a new path, an empty
 directory, or a demo corpus, that is a directory holding nothing but `_ground_truth.json`, the shards it lists
 and lmforge's `corpus` ownership mark; anything else is refused before any work starts. The one writer of a
@@ -19,6 +27,7 @@ import random
 import re
 import shutil
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +44,19 @@ from stages.core.output_safety import (
     write_owner_mark,
 )
 from stages.demo import english_words as words
+from stages.demo.chinese_documents import (
+    ChineseDocument,
+    chinese_document,
+    chinese_near_duplicate,
+    chinese_normalised_variant,
+    render,
+)
+from stages.demo.chinese_pages import (
+    chinese_boilerplate_page,
+    chinese_short_page,
+    chinese_spam_page,
+    insert_chinese_personal_data,
+)
 from stages.demo.config import (
     DROP_KINDS,
     KIND_BOILERPLATE,
@@ -47,6 +69,7 @@ from stages.demo.config import (
     KIND_PII,
     KIND_SHORT,
     KIND_SPAM,
+    MULTILINGUAL_KINDS,
     DemoCorpusConfig,
 )
 from stages.demo.duplicates import (
@@ -62,7 +85,13 @@ from stages.demo.ground_truth import GROUND_TRUTH_FILE, DemoCorpusTruth
 from stages.demo.junk_pages import boilerplate_page, lorem_page, short_page, spam_page
 from stages.demo.lexicon import TOPIC_NAMES, entries
 from stages.demo.personal_data import insert_personal_data
-from stages.demo.shingles import normalised_words, shingle_jaccard, word_shingles
+from stages.demo.shingles import (
+    document_shingles,
+    normalised_tokens,
+    normalised_words,
+    shingle_jaccard,
+    word_shingles,
+)
 
 GENERATION_BLOCK = 2000
 """Documents generated per vectorised call; fixed, so the output does not depend on the shard size."""
@@ -70,7 +99,7 @@ SHARD_PATTERN = "docs-{:05d}.jsonl"
 SHARD_GLOB = "docs-*.jsonl"
 DEMO_CORPUS_OWNER = OutputOwner("corpus", "demo-corpus")
 # Independent random streams, so adding documents of one kind does not reshuffle the others.
-STREAM_PLAN, STREAM_SOURCES, STREAM_COPIES, STREAM_FRESH = 1, 2, 3, 4
+STREAM_PLAN, STREAM_SOURCES, STREAM_COPIES, STREAM_FRESH, STREAM_LANGUAGES = 1, 2, 3, 4, 5
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 
 
@@ -99,6 +128,11 @@ class DuplicateGroup:
 class CorpusPlan:
     kinds: list[str]
     groups: list[DuplicateGroup]
+    languages: list[str] = field(default_factory=list)
+    """Per position, the language of a page of `MULTILINGUAL_KINDS` (ignored for the other kinds)."""
+
+    def language_of(self, position: int) -> str:
+        return self.languages[position] if self.languages else "en"
 
 
 def plan_corpus(num_docs: int, config: DemoCorpusConfig, seed: int) -> CorpusPlan:
@@ -147,7 +181,27 @@ def plan_corpus(num_docs: int, config: DemoCorpusConfig, seed: int) -> CorpusPla
     for group, source in zip(rng.permutation(np.array(groups, dtype=object)), sources, strict=True):
         group.source = int(source)
     groups.sort(key=lambda group: group.source)
-    return CorpusPlan(kinds.tolist(), groups)
+    plan = CorpusPlan(kinds.tolist(), groups)
+    plan.languages = plan_languages(plan, config, seed)
+    return plan
+
+
+def plan_languages(plan: CorpusPlan, config: DemoCorpusConfig, seed: int) -> list[str]:
+    """Each position's language, drawn with equal chances from `config.languages`; a copy takes its original's.
+
+    Its own random stream, drawn only when there are several languages: one language leaves every other stream
+    (and so every byte of an English-only corpus) as it was.
+    """
+    if len(config.languages) == 1:
+        return [config.languages[0]] * len(plan.kinds)
+    drawn = np.random.default_rng([seed, STREAM_LANGUAGES]).integers(
+        len(config.languages), size=len(plan.kinds)
+    )
+    languages = [config.languages[index] for index in drawn.tolist()]
+    for group in plan.groups:
+        for copy in group.copies:
+            languages[copy.position] = languages[group.source]
+    return languages
 
 
 @dataclass
@@ -169,7 +223,26 @@ class DuplicateBatch:
 def _pair_kind(text_a: str, text_b: str, jaccard: float) -> str:
     if text_a == text_b:
         return "exact"
-    return "normalised" if jaccard == 1.0 and normalised_words(text_a) == normalised_words(text_b) else "near"
+    return (
+        "normalised" if jaccard == 1.0 and normalised_tokens(text_a) == normalised_tokens(text_b) else "near"
+    )
+
+
+def _measured_pairs(
+    members: list[tuple[int, str, set[tuple[str, ...]]]],
+) -> list[tuple[int, int, float, str]]:
+    """Every pair of a cluster's (position, text, shingles) members with its measured Jaccard and kind."""
+    pairs = []
+    for first in range(len(members)):
+        for second in range(first + 1, len(members)):
+            (position_a, text_a, shingles_a), (position_b, text_b, shingles_b) = (
+                members[first],
+                members[second],
+            )
+            jaccard = shingle_jaccard(shingles_a, shingles_b)
+            low, high = sorted((position_a, position_b))
+            pairs.append((low, high, jaccard, _pair_kind(text_a, text_b, jaccard)))
+    return pairs
 
 
 def build_duplicate_groups(
@@ -189,16 +262,39 @@ def build_duplicate_groups(
             text = _copy_text(source, copy, seed)
             result.documents[copy.position] = Document(text, document.topic, document.style, "en")
             members.append((copy.position, text, word_shingles(text)))
-        for first in range(len(members)):
-            for second in range(first + 1, len(members)):
-                (position_a, text_a, shingles_a), (position_b, text_b, shingles_b) = (
-                    members[first],
-                    members[second],
-                )
-                jaccard = shingle_jaccard(shingles_a, shingles_b)
-                low, high = sorted((position_a, position_b))
-                result.pairs.append((low, high, jaccard, _pair_kind(text_a, text_b, jaccard)))
+        result.pairs.extend(_measured_pairs(members))
     return result
+
+
+def build_chinese_duplicate_groups(
+    groups: list[DuplicateGroup], config: DemoCorpusConfig, seed: int
+) -> DuplicateBatch:
+    """The Chinese counterpart of `build_duplicate_groups`: each original and copy seeded by its position."""
+    result = DuplicateBatch()
+    for group in groups:
+        source = chinese_document(
+            random.Random(f"{seed}:zh-source:{group.source}"), spare_sentences=config.spare_sentences
+        )
+        text = source.text()
+        result.documents[group.source] = Document(text, None, source.style, "zh")
+        members = [(group.source, text, document_shingles(text))]
+        for copy in group.copies:
+            copy_text = _chinese_copy_text(source, text, copy, seed)
+            result.documents[copy.position] = Document(copy_text, None, source.style, "zh")
+            members.append((copy.position, copy_text, document_shingles(copy_text)))
+        result.pairs.extend(_measured_pairs(members))
+    return result
+
+
+def _chinese_copy_text(source: ChineseDocument, text: str, copy: PlannedCopy, seed: int) -> str:
+    note_rng = random.Random(f"{seed}:copy:{copy.position}")
+    if copy.kind == KIND_EXACT:
+        return text
+    if copy.kind == KIND_NORMALISED:
+        return chinese_normalised_variant(note_rng, text)
+    assert copy.target is not None and copy.recipe is not None
+    rng = random.Random(f"{seed}:zh-copy:{copy.position}")
+    return chinese_near_duplicate(source, copy.target, copy.recipe, rng, note_rng)
 
 
 def _copy_text(source: SourceDocument, copy: PlannedCopy, seed: int) -> str:
@@ -252,6 +348,34 @@ def document_url(rng: random.Random, position: int, kind: str, document: Documen
     return f"{scheme}://{host}{paths.get(document.style, f'/{number}')}"
 
 
+CHINESE_SITE_STEMS = (
+    "xinwen", "shenghuo", "keji", "wenhua", "jiankang", "caijing", "jiaoyu", "lvyou", "tiyu", "meishi", "qiche",
+    "fangchan", "shuma", "dushu", "shishang", "yule", "nongye", "huanbao",
+)  # fmt: skip
+
+
+def chinese_document_url(rng: random.Random, position: int, document: Document) -> str:
+    """A plausible, unique URL of a Chinese site: pinyin host, numbered paths as Chinese CMSs print them."""
+    number = 100000 + position
+    host = (
+        f"{rng.choice(['www.', 'www.', 'news.', 'm.', 'bbs.', ''])}"
+        f"{rng.choice(['', '', 'zhongguo', 'dongfang', 'huaxia', 'china'])}{rng.choice(CHINESE_SITE_STEMS)}"
+        f"{rng.choice(['', '', 'wang', '365', 'tianxia', 'zx'])}.{rng.choice(['cn', 'com.cn', 'com', 'com', 'net'])}"
+    )
+    year, month, day = rng.randint(2012, 2024), rng.randint(1, 12), rng.randint(1, 28)
+    paths = {
+        "news": f"/news/{year}/{month:02d}{day:02d}/{number}.html",
+        "blog": f"/blog/{year}{month:02d}/{number}.html",
+        "forum": f"/thread-{number}-1-1.html",
+        "boilerplate": f"/{rng.choice(['index.php', 'list.asp', 'about.html', 'login.php'])}?id={number}",
+        "spam": f"/{number}.html",
+        "short": f"/{rng.choice(['p', 'item', 'show', 'a'])}/{number}",
+    }
+    return (
+        f"{'http' if rng.random() < 0.2 else 'https'}://{host}{paths.get(document.style, f'/{number}.html')}"
+    )
+
+
 class ShardWriter:
     """Appends documents as JSON lines, starting a new `docs-NNNNN.jsonl` every `shard_docs` documents."""
 
@@ -280,7 +404,10 @@ def _fresh_documents(
     plan: CorpusPlan, positions: list[int], seed: int, block: int
 ) -> dict[int, tuple[Document, list[tuple[str, str]]]]:
     """The documents of one block that are not duplicate groups: clean, PII, and every kind of junk."""
-    english_positions = [p for p in positions if plan.kinds[p] in (KIND_CLEAN, KIND_PII, KIND_SHORT)]
+    chinese = {p for p in positions if plan.kinds[p] in MULTILINGUAL_KINDS and plan.language_of(p) == "zh"}
+    english_positions = [
+        p for p in positions if plan.kinds[p] in (KIND_CLEAN, KIND_PII, KIND_SHORT) and p not in chinese
+    ]
     english_block = generate_english_block(
         np.random.default_rng([seed, STREAM_FRESH, block]), len(english_positions)
     )
@@ -294,6 +421,9 @@ def _fresh_documents(
     for position in positions:
         kind = plan.kinds[position]
         found: list[tuple[str, str]] = []
+        if position in chinese:
+            documents[position] = chinese_fresh_document(kind, seed, position)
+            continue
         if kind in (KIND_CLEAN, KIND_PII):
             topic, style = english_meta[position]
             text = english[position]
@@ -315,6 +445,26 @@ def _fresh_documents(
             raise ValueError(f"position {position} of kind {kind} is not a fresh document")
         documents[position] = (document, found)
     return documents
+
+
+def chinese_fresh_document(kind: str, seed: int, position: int) -> tuple[Document, list[tuple[str, str]]]:
+    """A Chinese page of a kind that is not a duplicate group, seeded by its position; with its planted PII."""
+    rng = random.Random(f"{seed}:zh-page:{position}")
+    if kind in (KIND_CLEAN, KIND_PII):
+        page = chinese_document(rng)
+        paragraphs = ["".join(paragraph) for paragraph in page.paragraphs]
+        found: list[tuple[str, str]] = []
+        if kind == KIND_PII:
+            paragraphs, found = insert_chinese_personal_data(rng, paragraphs)
+        return Document(render(page.title, paragraphs), None, page.style, "zh"), found
+    if kind == KIND_SHORT:
+        opening = "".join(chinese_document(rng).paragraphs[0])
+        return Document(chinese_short_page(rng, opening), None, "short", "zh"), []
+    if kind == KIND_BOILERPLATE:
+        return Document(chinese_boilerplate_page(rng), None, "boilerplate", "zh"), []
+    if kind == KIND_SPAM:
+        return Document(chinese_spam_page(rng), None, "spam", "zh"), []
+    raise ValueError(f"position {position} of kind {kind} has no Chinese page")
 
 
 def _make_unique(document: Document, position: int, seen: set[str]) -> None:
@@ -347,15 +497,21 @@ def generate_demo_corpus(
     plan = plan_corpus(num_docs, config, seed)
 
     duplicates = DuplicateBatch()
-    for batch, start in enumerate(range(0, len(plan.groups), GENERATION_BLOCK)):
-        built = build_duplicate_groups(plan.groups[start : start + GENERATION_BLOCK], config, seed, batch)
+    english_groups = [group for group in plan.groups if plan.language_of(group.source) == "en"]
+    for batch, start in enumerate(range(0, len(english_groups), GENERATION_BLOCK)):
+        built = build_duplicate_groups(english_groups[start : start + GENERATION_BLOCK], config, seed, batch)
         duplicates.documents.update(built.documents)
         duplicates.pairs.extend(built.pairs)
+    chinese_groups = [group for group in plan.groups if plan.language_of(group.source) == "zh"]
+    built = build_chinese_duplicate_groups(chinese_groups, config, seed)
+    duplicates.documents.update(built.documents)
+    duplicates.pairs.extend(built.pairs)
 
     writer = ShardWriter(output_dir, shard_docs)
     pii: dict[str, list[str]] = {}
     pii_values: dict[str, list[tuple[str, str]]] = {}
     seen_junk: set[str] = set()
+    languages: dict[str, str] = {}
     for block, start in enumerate(range(0, num_docs, GENERATION_BLOCK)):
         positions = range(start, min(start + GENERATION_BLOCK, num_docs))
         url_rng = random.Random(f"{seed}:urls:{block}")
@@ -371,10 +527,16 @@ def generate_demo_corpus(
                 if found:
                     pii[document_id(position)] = [pii_kind for pii_kind, _ in found]
                     pii_values[document_id(position)] = found
+            url = (
+                chinese_document_url(url_rng, position, document)
+                if document.language == "zh"
+                else document_url(url_rng, position, kind, document)
+            )
+            languages[document_id(position)] = document.language
             record = {
                 "id": document_id(position),
                 "text": document.text,
-                "url": document_url(url_rng, position, kind, document),
+                "url": url,
                 "meta": {
                     "kind": kind,
                     "topic": document.topic,
@@ -401,6 +563,7 @@ def generate_demo_corpus(
         pii_values=pii_values,
         expected_clean_drop_kinds=list(DROP_KINDS),
         config=config.model_dump(mode="json"),
+        languages=languages,
     )
     truth.save(output_dir)
     return truth
@@ -467,7 +630,12 @@ def check_demo_corpus_output(output: Path) -> None:
 
 
 def write_demo_corpus_atomically(
-    directory: Path, num_docs: int, seed: int, *, shard_docs: int = 5000
+    directory: Path,
+    num_docs: int,
+    seed: int,
+    *,
+    shard_docs: int = 5000,
+    languages: tuple[str, ...] = ("en",),
 ) -> DemoCorpusTruth:
     """Write the corpus into a temporary sibling, mark it as lmforge's, and rename it into place.
 
@@ -483,7 +651,8 @@ def write_demo_corpus_atomically(
         raise OutputRefusedError(f"cannot write output {directory}: {error.strerror or error}") from error
     tmp = temporary_sibling(directory)
     try:
-        truth = generate_demo_corpus(tmp, num_docs, seed, shard_docs=shard_docs)
+        config = DemoCorpusConfig(languages=languages)
+        truth = generate_demo_corpus(tmp, num_docs, seed, shard_docs=shard_docs, config=config)
         write_owner_mark(tmp, DEMO_CORPUS_OWNER)
         check_demo_corpus_output(directory)  # again: nothing that appeared meanwhile is destroyed
         replace_directory(tmp, directory)
@@ -493,14 +662,15 @@ def write_demo_corpus_atomically(
     return truth
 
 
-def demo_corpus_command(docs: int, output: Path, seed: int) -> None:
-    """`lmforge demo-corpus --docs N --output DIR [--seed S]`: write the corpus and print what it holds.
+def demo_corpus_command(docs: int, output: Path, seed: int, languages: tuple[str, ...] = ("en",)) -> None:
+    """`lmforge demo-corpus --docs N --output DIR [--seed S] [--languages en,zh]`: write the corpus and print
+    what it holds.
 
     DIR must be new, empty, or a demo corpus lmforge wrote; anything else is refused before any work starts
     (by the writer, which checks first).
     """
     started = time.perf_counter()
-    truth = write_demo_corpus_atomically(output, docs, seed)
+    truth = write_demo_corpus_atomically(output, docs, seed, languages=languages)
     elapsed = time.perf_counter() - started
     counts = ", ".join(f"{kind} {count}" for kind, count in sorted(truth.kind_counts().items()))
     print(
@@ -510,3 +680,6 @@ def demo_corpus_command(docs: int, output: Path, seed: int) -> None:
     print(
         f"duplicate pairs: {len(truth.duplicate_pairs)}, clusters: {len(truth.clusters)}, docs with PII: {len(truth.pii)}"
     )
+    if len(languages) > 1:
+        by_language = Counter(truth.languages.values())
+        print("languages: " + ", ".join(f"{code} {count}" for code, count in sorted(by_language.items())))

@@ -7,7 +7,9 @@ Output layout (one dataset directory):
     DIR/_tokenizer/         the HF tokenizer that produced the ids (trained here, or a copy of `tokenizer`)
     DIR/_rejects/           documents with no tokens, reason `tokenize:empty`
     DIR/_manifest.json      rows_in = documents, rows_out = documents packed, dropped = empty documents;
-                            sequences and token counts per split in `stats`, layout facts in `extra`
+                            sequences and token counts per split in `stats`, layout facts in `extra`, and
+                            the tokenizer's compression (bytes and characters per token, in all and per
+                            `language` when the input has that column) in `extra.compression`
 
 The underscore keeps `_tokenizer/` out of `pyarrow.dataset.dataset(DIR)`, like `_rejects/`.
 """
@@ -25,7 +27,7 @@ from stages.core.execution import map_dataset_locally, map_dataset_on_ray
 from stages.core.manifest import Manifest, describe_input
 from stages.core.runner import DEFAULT_BATCH_ROWS, BatchWriter, Executor, StageRun, Upstream, summarise
 from stages.tokenize.config import TokenizeConfig
-from stages.tokenize.stage import TokenizePackStage
+from stages.tokenize.stage import TokenizePackStage, compression_report
 
 TOKENIZER_DIR = "_tokenizer"
 
@@ -96,6 +98,7 @@ def run_tokenize(
                 "eos_token_id": stage.tokenizer.eos_token_id,
                 "pad_token_id": stage.tokenizer.pad_token_id,
                 "seq_len": config.seq_len,
+                "compression": compression_report(manifest.stats),
             }
         )
         if upstream is not None:

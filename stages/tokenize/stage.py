@@ -3,6 +3,13 @@
 Unlike a filter, one output row holds many documents, so `kept` counts sequences, not documents. The document
 accounting lives in `stats` (`documents_packed`, `tokens`, `padding_tokens`, `sequences`), and the stage's own
 writer (`stages.tokenize.run`) checks `documents in == documents packed + documents dropped` per batch.
+
+Compression is counted too, because a byte-level BPE learnt on a mixed corpus can serve one language far worse
+than another (Chinese takes 3 UTF-8 bytes a character; a vocabulary that saw little of it leaves it near one
+token per byte), and a model's context and training budget are in tokens: `text_bytes`, `text_characters`,
+`text_tokens` and `text_documents` over every packed document (EOS not counted), and the same per language as
+`language_{code}_...` when the input has a `language` column (the clean stage's). `compression_report` turns
+them into bytes and characters per token for the manifest.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from stages.core.stage import BatchResult, Resources, split_by_reason
 from stages.tokenize.config import TokenizeConfig
@@ -20,6 +28,56 @@ from stages.tokenize.packing import PACKED_SCHEMA, pack_documents
 
 EMPTY_REASON = "tokenize:empty"
 SPLITS = ("train", "validation")
+LANGUAGE_COLUMN = "language"
+COMPRESSION_FIELDS = ("documents", "bytes", "characters", "tokens")
+
+
+def compression_stats(table: pa.Table, token_lists: list[list[int]]) -> Counter[str]:
+    """Documents, UTF-8 bytes, characters and tokens of the documents that have tokens, in all (`text_...`) and
+    per value of the `language` column when there is one (`language_zh_...`; null counts in all only)."""
+    texts = table.column("text")
+    sizes = zip(
+        pc.binary_length(texts).to_pylist(),
+        pc.utf8_length(texts).to_pylist(),
+        (len(tokens) for tokens in token_lists),
+        strict=True,
+    )
+    languages = (
+        table.column(LANGUAGE_COLUMN).to_pylist()
+        if LANGUAGE_COLUMN in table.column_names
+        else [None] * table.num_rows
+    )
+    stats: Counter[str] = Counter()
+    for (size, characters, tokens), language in zip(sizes, languages, strict=True):
+        if not tokens:
+            continue
+        prefixes = ["text"] if not language else ["text", f"language_{language}"]
+        for prefix in prefixes:
+            stats[f"{prefix}_documents"] += 1
+            stats[f"{prefix}_bytes"] += size or 0
+            stats[f"{prefix}_characters"] += characters or 0
+            stats[f"{prefix}_tokens"] += tokens
+    return stats
+
+
+def compression_report(stats: dict[str, float]) -> dict[str, dict[str, float]]:
+    """Per language (and `all`): documents, bytes, characters, tokens, bytes and characters per token."""
+    groups = {"all": "text"} | {
+        key[len("language_") : -len("_tokens")]: key[: -len("_tokens")]
+        for key in sorted(stats)
+        if key.startswith("language_") and key.endswith("_tokens")
+    }
+    report: dict[str, dict[str, float]] = {}
+    for name, prefix in groups.items():
+        counts = {field: int(stats.get(f"{prefix}_{field}", 0)) for field in COMPRESSION_FIELDS}
+        if not counts["tokens"]:
+            continue
+        report[name] = {
+            **counts,
+            "bytes_per_token": round(counts["bytes"] / counts["tokens"], 3),
+            "characters_per_token": round(counts["characters"] / counts["tokens"], 3),
+        }
+    return report
 
 
 def is_validation(document_id: str, fraction: float, seed: int) -> bool:
@@ -81,6 +139,7 @@ class TokenizePackStage:
             stats[f"{split}_tokens"] += real
             stats["padding_tokens"] += packed.rows * self.config.seq_len - real
         kept = pa.concat_tables(tables) if tables else PACKED_SCHEMA.empty_table()
+        stats.update(compression_stats(table, token_lists))
         stats["documents_packed"] = documents.kept.num_rows
         stats["sequences"] = kept.num_rows
         stats["tokens"] = stats["train_tokens"] + stats["validation_tokens"]

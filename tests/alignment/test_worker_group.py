@@ -8,11 +8,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 import ray
 
 from alignment.launch import launch_recipe_workers
-from alignment.worker_group import warm_group, warm_worker_groups
+from alignment.worker_group import warm_worker_groups
 from tests.alignment.worker_probe import ProbeConfig
 
 pytestmark = pytest.mark.slow
@@ -55,12 +56,20 @@ def test_runs_reuse_the_warm_processes_and_free_the_cpus(tmp_path: Path, ray_clu
 def test_a_failing_rank_fails_the_run_and_the_next_run_gets_a_new_group(
     tmp_path: Path, ray_cluster: None
 ) -> None:
-    with warm_worker_groups():
+    with warm_worker_groups():  # the session's block when one is open (ray_cluster opens it), else this one
         before = run_probe(tmp_path / "before")["pids"]
         with pytest.raises(RuntimeError, match="rank 1 fails on purpose"):
             run_probe(tmp_path / "failed", fail_on_rank=1)
         after = run_probe(tmp_path / "after")
         assert after["rank_sum"] == 3.0 and set(after["pids"]).isdisjoint(before)
         assert all_cpus_free()
-        old = warm_group(2, 1.0)
-    assert not old.alive()  # the block's end killed its actors
+        assert wait_until_gone(before)  # the failed group's processes were killed, not left waiting
+
+
+def wait_until_gone(pids: list[int], within_seconds: float = 30.0) -> bool:
+    deadline = time.monotonic() + within_seconds
+    while any(psutil.pid_exists(pid) for pid in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True

@@ -27,6 +27,20 @@ def test_emails(redactor: PiiRedactor) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("简历请发送至name@qq.com", "简历请发送至<EMAIL>"),
+        ("邮箱：hr.team@example.com.cn联系我们", "邮箱：<EMAIL>联系我们"),
+        ("联系zhang_san@163.com。", "联系<EMAIL>。"),
+    ],
+)
+def test_emails_touching_chinese_characters(redactor: PiiRedactor, text: str, expected: str) -> None:
+    """Python's regex counts Han as a word character, so a word-boundary rule would miss all of these."""
+    redaction = redactor.redact(text)
+    assert redaction.text == expected and redaction.counts["email"] == 1
+
+
+@pytest.mark.parametrize(
     "phone",
     [
         "+1 415 555 0132",

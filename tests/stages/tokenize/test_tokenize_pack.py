@@ -1,15 +1,20 @@
-"""Tokenize + pack: exact counts, no token lost, stable split, document boundaries in position_ids."""
+"""Tokenize + pack: exact counts, no token lost, stable split, document boundaries in position_ids, and the
+tokenizer's compression per language on a bilingual (English and Chinese) corpus."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 from transformers import AutoTokenizer
 
 from stages.core.dataset import open_dataset, open_rejects
+from stages.demo import DemoCorpusConfig, generate_demo_corpus
 from stages.tokenize.config import TokenizeConfig
 from stages.tokenize.packing import pack_documents
 from stages.tokenize.run import run_tokenize, tokenizer_path
@@ -103,3 +108,73 @@ def test_a_given_tokenizer_is_used_and_copied(documents: tuple[Path, list[str], 
     assert second.extra["vocab_size"] == first.extra["vocab_size"] <= 300
     assert second.stats["tokens"] == first.stats["tokens"]
     assert (tokenizer_path(root / "second") / "tokenizer.json").is_file()
+
+
+@pytest.fixture(scope="module")
+def bilingual_documents(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
+    """The bilingual demo corpus (English and Chinese pages, and the French, German, Spanish and Latin junk) as a
+    dataset with the clean stage's `language` column."""
+    root = tmp_path_factory.mktemp("tokenize-zh")
+    truth = generate_demo_corpus(root / "corpus", 500, 4, config=DemoCorpusConfig(languages=("en", "zh")))
+    records = [
+        json.loads(line)
+        for shard in truth.shards
+        for line in (root / "corpus" / shard).read_text(encoding="utf-8").splitlines()
+    ]
+    table = documents_table([record["text"] for record in records], [record["id"] for record in records])
+    table = table.append_column("language", pa.array([record["meta"]["language"] for record in records]))
+    write_documents_dataset(table, root / "docs", rows_per_part=200)
+    return root, records
+
+
+def test_compression_is_reported_per_language_on_a_bilingual_corpus(
+    bilingual_documents: tuple[Path, list[dict[str, Any]]],
+) -> None:
+    root, records = bilingual_documents
+    config = TokenizeConfig(vocab_size=2000, seq_len=128)
+    manifest = run_tokenize(config, [root / "docs"], root / "tokens", executor="local", batch_rows=150)
+    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_path(root / "tokens")))
+    compression = manifest.extra["compression"]
+    assert {"all", "en", "zh"} <= set(compression)
+
+    by_language: dict[str, list[int]] = {}
+    for record in records:
+        tokens = tokenizer(record["text"], add_special_tokens=False)["input_ids"]
+        if not tokens:
+            continue
+        assert tokenizer.decode(tokens) == record["text"]  # byte-level: Chinese round-trips, no unknown token
+        counts = by_language.setdefault(record["meta"]["language"], [0, 0, 0, 0])
+        for index, value in enumerate((1, len(record["text"].encode()), len(record["text"]), len(tokens))):
+            counts[index] += value
+    for language, (documents, size, characters, tokens) in by_language.items():
+        reported = compression[language]
+        assert (reported["documents"], reported["bytes"], reported["characters"], reported["tokens"]) == (
+            documents,
+            size,
+            characters,
+            tokens,
+        ), language
+        assert reported["bytes_per_token"] == round(size / tokens, 3)
+    assert compression["all"]["tokens"] == sum(counts[3] for counts in by_language.values())
+    assert (
+        compression["all"]["tokens"] == manifest.stats["tokens"] - manifest.stats["documents_packed"]
+    )  # EOS
+
+    english, chinese = compression["en"], compression["zh"]
+    print(f"\ncompression (vocabulary {manifest.extra['vocab_size']}): en {english}, zh {chinese}")
+    assert chinese["bytes"] > 2.5 * chinese["characters"]  # mostly 3-byte Han characters
+    assert (
+        chinese["bytes_per_token"] > 1.5
+    )  # merges inside and across Chinese characters, not one byte a token
+    assert english["characters_per_token"] > 2.5 > chinese["characters_per_token"]
+
+
+def test_compression_without_a_language_column_is_reported_in_all(
+    documents: tuple[Path, list[str], list[str]],
+) -> None:
+    root, texts, _ = documents
+    manifest = run_tokenize(
+        TokenizeConfig(vocab_size=300, seq_len=32), [root / "docs"], root / "plain", executor="local"
+    )
+    assert set(manifest.extra["compression"]) == {"all"}
+    assert manifest.extra["compression"]["all"]["bytes"] == sum(len(text.encode()) for text in texts)

@@ -24,7 +24,8 @@ Each round, in `OUTPUT/round-N/`:
 
 `OUTPUT/feedback_summary.json` lists every round's figures (pairs, labels, ties, reward-model accuracy, DPO margin,
 win-rate, KL), and the run report shows them side by side. Every training step is a `run_training` task, so a
-rerun skips finished steps by fingerprint; sampling is skipped when `pairs.jsonl` is there.
+rerun skips finished steps by fingerprint; sampling is skipped when `pairs.jsonl` is there. All training steps of
+a run share one warm training process (`flows.training_worker`), as the pipeline's do.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from alignment.dpo import DPOConfig
 from alignment.evaluate import EvaluateConfig
 from alignment.reward import RewardModelConfig
 from flows.training_task import TrainingOutcome, run_training
+from flows.training_worker import warm_training_worker
 from stages.core.config_loading import StrictConfig
 from stages.core.output_safety import OutputOwner, claim_output_directory
 from stages.core.runner import Executor
@@ -197,68 +199,71 @@ def feedback_flow(
     evaluate_split = config.evaluate.split if config.eval_prompts else "eval"
     label_files: list[str] = []
     rounds: list[RoundSummary] = []
-    for number in range(1, config.rounds + 1):
-        directory = run_dir / f"round-{number}"
-        batch = f"{run_dir.name}/round-{number}"
-        rows = sample_pairs(config, policy, reward_model, number, str(directory))
-        publish(database_url, rows, batch, config.labels_required)
-        progress = wait_for_labels(config, database_url, batch)
-        labels = str(directory / LABELS_FILE)
-        exported = export_labels(database_url, batch, labels)
-        if exported.get("pairs_written", 0) == 0:
-            raise ValueError(f"{batch}: the labels decided no pair (all ties, both-bad or disagreements)")
-        label_files.append(labels)
-        reward = TrainingOutcome.model_validate(
-            run_training(
-                "reward",
-                config.reward.model_copy(update={"model": config.sft_model}),
-                label_files,
-                str(directory / "rm"),
-                executor,
-                ray_address,
+    # The rounds' training steps share one warm process (imports once, state reset between steps); it idles
+    # while annotators label.
+    with warm_training_worker():
+        for number in range(1, config.rounds + 1):
+            directory = run_dir / f"round-{number}"
+            batch = f"{run_dir.name}/round-{number}"
+            rows = sample_pairs(config, policy, reward_model, number, str(directory))
+            publish(database_url, rows, batch, config.labels_required)
+            progress = wait_for_labels(config, database_url, batch)
+            labels = str(directory / LABELS_FILE)
+            exported = export_labels(database_url, batch, labels)
+            if exported.get("pairs_written", 0) == 0:
+                raise ValueError(f"{batch}: the labels decided no pair (all ties, both-bad or disagreements)")
+            label_files.append(labels)
+            reward = TrainingOutcome.model_validate(
+                run_training(
+                    "reward",
+                    config.reward.model_copy(update={"model": config.sft_model}),
+                    label_files,
+                    str(directory / "rm"),
+                    executor,
+                    ray_address,
+                )
             )
-        )
-        dpo = TrainingOutcome.model_validate(
-            run_training(
-                "dpo",
-                config.dpo.model_copy(update={"model": policy}),
-                [labels],
-                str(directory / "policy"),
-                executor,
-                ray_address,
+            dpo = TrainingOutcome.model_validate(
+                run_training(
+                    "dpo",
+                    config.dpo.model_copy(update={"model": policy}),
+                    [labels],
+                    str(directory / "policy"),
+                    executor,
+                    ray_address,
+                )
             )
-        )
-        evaluation = TrainingOutcome.model_validate(
-            run_training(
-                "evaluate",
-                config.evaluate.model_copy(
-                    update={
-                        "policy": dpo.output,
-                        "reference": config.sft_model,
-                        "reward_model": reward.output,
-                        "split": evaluate_split,
-                    }
-                ),
-                eval_inputs,
-                str(directory / "evaluation"),
-                executor,
-                ray_address,
+            evaluation = TrainingOutcome.model_validate(
+                run_training(
+                    "evaluate",
+                    config.evaluate.model_copy(
+                        update={
+                            "policy": dpo.output,
+                            "reference": config.sft_model,
+                            "reward_model": reward.output,
+                            "split": evaluate_split,
+                        }
+                    ),
+                    eval_inputs,
+                    str(directory / "evaluation"),
+                    executor,
+                    ray_address,
+                )
             )
-        )
-        rounds.append(
-            RoundSummary(
-                round=number,
-                batch=batch,
-                pairs_published=len(rows),
-                labelled_items=progress["labelled_items"],
-                export=exported,
-                reward=scalars(reward.metrics),
-                dpo=scalars(dpo.metrics),
-                evaluation=scalars(evaluation.metrics),
-                waited_s=progress["waited_s"],
+            rounds.append(
+                RoundSummary(
+                    round=number,
+                    batch=batch,
+                    pairs_published=len(rows),
+                    labelled_items=progress["labelled_items"],
+                    export=exported,
+                    reward=scalars(reward.metrics),
+                    dpo=scalars(dpo.metrics),
+                    evaluation=scalars(evaluation.metrics),
+                    waited_s=progress["waited_s"],
+                )
             )
-        )
-        policy, reward_model = dpo.output, reward.output
+            policy, reward_model = dpo.output, reward.output
     summary = {
         "database_url": database_url,
         "final_policy": policy,

@@ -62,8 +62,3 @@ class DocumentView:
         included, case kept): spaCy's English tokens for space-separated languages, exactly as the reference
         filters cut them (`stages.text.english_words`), jieba's words for Chinese."""
         return self.segmenter.words(self.text)
-
-    @cached_property
-    def segmented_words_by_line(self) -> str:
-        """`segmented_words` joined by newlines (no word holds one), for counting words with one regex."""
-        return "\n".join(self.segmented_words)

@@ -90,8 +90,7 @@ class CleanStage:
         reasons: list[str | None] = []
         details: list[str | None] = []
         kept_documents: list[CleanedDocument] = []
-        for text, url in zip(texts, urls, strict=True):
-            outcome = cleaner.clean(text or "", url)
+        for outcome in cleaner.clean_batch([text or "" for text in texts], urls):
             stats.update(outcome.stats)
             if outcome.document is None:
                 assert outcome.drop is not None

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 import numpy as np
 import pytest
 
 from stages.clean.config import GopherQualityConfig, GopherRepetitionConfig
 from stages.clean.document_view import DocumentView
-from stages.clean.gopher_quality import GopherQualityFilter
-from stages.clean.gopher_repetition import GopherRepetitionFilter, duplicate_ngram_characters
+from stages.clean.gopher_quality import (
+    FIELD_MASK,
+    SYMBOL_WORD,
+    WORD_WITH_LETTER,
+    GopherQualityFilter,
+    WordCounts,
+)
+from stages.clean.gopher_repetition import (
+    GopherRepetitionFilter,
+    duplicate_ngram_characters,
+    top_ngram_characters,
+)
 
 SENTENCE = "The river rises and falls twice a day, and the oldest residents can tell the time by it."
 
@@ -179,3 +190,78 @@ def test_chinese_ngrams_are_jieba_words_joined_without_spaces() -> None:
     assert top[2] == pytest.approx(3 * 6 / len(text))
     spaced, _ = filter_.ngram_fractions(DocumentView("a b a b a b c", "en"))
     assert spaced[2] == pytest.approx(3 * 3 / 13)
+
+
+def reference_top_ngram(words: list[str], n: int) -> tuple[int, int]:
+    """(count of the most frequent n-gram, its characters with joining spaces), the first to occur among equals:
+    datatrove's `get_n_grams` then `Counter.most_common(1)`, whose ties keep insertion order."""
+    ngrams = [" ".join(words[index : index + n]) for index in range(len(words) - n + 1)]
+    top, count = Counter(ngrams).most_common(1)[0]
+    return count, len(top)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_top_ngram_is_the_first_of_the_most_frequent(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(200):
+        vocabulary = [f"w{index}" * rng.randint(1, 3) for index in range(rng.randint(1, 8))]
+        words = [rng.choice(vocabulary) for _ in range(rng.randint(2, 60))]
+        for n in (2, 3, 4):
+            if len(words) < n:
+                continue
+            ngrams = [" ".join(words[index : index + n]) for index in range(len(words) - n + 1)]
+            hashes = np.array([hash(ngram) for ngram in ngrams], dtype=np.int64)
+            characters = np.array([len(ngram) for ngram in ngrams], dtype=np.int64)
+            count, length = reference_top_ngram(words, n)
+            assert top_ngram_characters(hashes, characters) == count * length
+            assert top_ngram_characters(hashes, characters, needs_repeat=True) == (
+                count * length if count > 1 else 0
+            )
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_sizes_after_one_without_repeats_are_skipped_with_the_same_fractions(seed: int) -> None:
+    """No repeated 5-gram means no repeated longer n-gram: the fractions are those of every size computed."""
+    rng = random.Random(seed)
+    filter_ = GopherRepetitionFilter(GopherRepetitionConfig())
+    for _ in range(100):
+        vocabulary = [f"w{index}" for index in range(rng.randint(2, 40))]
+        text = " ".join(rng.choice(vocabulary) for _ in range(rng.randint(2, 80)))
+        view = DocumentView(text)
+        words = view.segmented_words
+        _, duplicates = filter_.ngram_fractions(view)
+        for n in range(5, 11):
+            if len(words) >= n:
+                ngrams = [" ".join(words[index : index + n]) for index in range(len(words) - n + 1)]
+                hashes = np.array([hash(ngram) for ngram in ngrams], dtype=np.int64)
+                characters = np.array([len(ngram) - (n - 1) for ngram in ngrams], dtype=np.int64)  # no spaces
+                assert duplicates[n] == duplicate_ngram_characters(hashes, characters, n) / len(text)
+
+
+def test_word_counts_are_the_symbol_and_letter_tests_of_each_word() -> None:
+    rng = random.Random(0)
+    vocabulary = [
+        "a",
+        "the",
+        ",",
+        ".",
+        "...",
+        "--",
+        "x1",
+        "1",
+        "©",
+        "———",
+        "-" * 300,
+        "ab'c",
+        "é",
+        "#",
+        "中文",
+        "𝐀",
+    ]
+    for size in (0, 1, 10, 1000, 70_000):
+        words = [rng.choice(vocabulary) for _ in range(size)]
+        by_line = "\n".join(words)
+        symbols = SYMBOL_WORD.findall(by_line)
+        expected = (len(WORD_WITH_LETTER.findall(by_line)), sum(map(len, symbols)), len(symbols))
+        assert WordCounts().totals(words, sum(map(len, words))) == expected
+        assert WordCounts().totals(words, FIELD_MASK + 1) == expected  # as a document too long for one sum

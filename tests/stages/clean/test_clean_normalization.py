@@ -4,12 +4,18 @@ Width conversion and traditional/simplified Chinese conversion: configured, coun
 from __future__ import annotations
 
 import json
+import random
+import re
+import unicodedata
 from pathlib import Path
+from typing import Any
 
 import ftfy
 import pytest
+from ftfy import fixes
 from pydantic import ValidationError
 
+from stages.clean import normalization
 from stages.clean.config import NormalizationConfig
 from stages.clean.normalization import TextNormalizer
 
@@ -182,3 +188,106 @@ def test_pages_not_mainly_in_the_other_script_are_left(text: str) -> None:
 def test_script_conversion_is_off_by_default(normalizer: TextNormalizer) -> None:
     text = "安地卡及巴布達與阿爾巴尼亞"
     assert normalizer.normalize_counted(text) == (text, {})
+
+
+# --- the fast paths against the plain steps they replace ------------------------------------------------------
+
+FRAGMENTS = [
+    "cafÃ©", "â€œnewâ€\x9d", "Ã\xa0 la", "Â£100", "\x93q\x94", "&amp;", "&hellip;", "<b>", "&lt;", "ﬁ", "\x1b[31m",
+    "\r", "\r\n", "\u2028", "\x85", "\u2019", "\u201c", "‘", "é", "Р В Р’", "Ð¿Ñ€Ð¸", "\ud800", "\ufeff", "\x00",
+    "\t", "plain words", " ", "  ", "\u00a0", "Ã", "©", "ÃƒÂ©", "\u2014", "ä", "中文", "ｆｕｌｌ", "\x0c", "\x0b", "ßµ",
+    "\n", "\n\n", "\n\n\n", " \n ", "\u3000", "\u200b", "\u00ad", "e\u0301", "\x1f", "繁體", "ｶﾞ", "word", ".",
+]  # fmt: skip
+
+
+def generated_texts(count: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    return ["".join(rng.choice(FRAGMENTS) for _ in range(rng.randint(0, 25))) for _ in range(count)]
+
+
+def plain_normalize(config: NormalizationConfig, text: str) -> tuple[str, dict[str, int]]:
+    """The normalisation steps written plainly: whole-text ftfy where a hint shows, every regex over the text."""
+    counts: dict[str, int] = {}
+    ftfy_config = ftfy.TextFixerConfig(normalization=None, fix_character_width=False, explain=False)
+    if config.fix_mojibake:
+        if normalization.MOJIBAKE_HINT.search(text):
+            text = ftfy.fix_text(text, ftfy_config)
+        elif normalization.ENTITY.search(text) or normalization.RARE_FIX_CHARACTERS.search(text):
+            text = ftfy.fix_and_explain(text, ftfy_config._replace(fix_encoding=False)).text
+        else:
+            text = fixes.uncurl_quotes(text)
+    if not text.isascii():
+        if config.fullwidth_ascii != "keep":
+            converted = len(normalization.WIDTH_CHARACTERS[config.fullwidth_ascii].findall(text))
+            if converted:
+                counts["fullwidth_converted"] = converted
+                text = text.translate(normalization.WIDTH_TABLES[config.fullwidth_ascii])
+        text = unicodedata.normalize(config.unicode_form, text)
+    if config.tidy_whitespace:
+        text = normalization.LINE_BREAKS.sub("\n", text)
+    if config.remove_control_characters:
+        text = normalization.CONTROL_CHARACTERS.sub("", text)
+    if config.tidy_whitespace:
+        text = re.sub(r"[^\S\n]+", " ", text)
+        text = re.sub(r" ?\n ?", "\n", text)
+        text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    return text, counts
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},
+        {"unicode_form": "NFKC"},
+        {"fullwidth_ascii": "letters_digits"},
+        {"fullwidth_ascii": "keep"},
+        {"fix_mojibake": False},
+        {"tidy_whitespace": False},
+        {"remove_control_characters": False},
+    ],
+)
+def test_normalization_equals_its_plain_steps(settings: dict[str, Any]) -> None:
+    config = NormalizationConfig(**settings)
+    normalizer = TextNormalizer(config)
+    for text in generated_texts(1500, seed=len(settings)):
+        assert normalizer.normalize_counted(text) == plain_normalize(config, text), repr(text)
+
+
+def test_ftfy_runs_only_on_the_lines_that_need_it_with_ftfys_result() -> None:
+    """`_fix_lines` is ftfy's `fix_text` (decoding) or one `fix_and_explain` without decoding, on any text."""
+    normalizer = TextNormalizer(NormalizationConfig())
+    config = normalizer._ftfy_config
+    for text in generated_texts(1500, seed=99):
+        special = normalization.special_characters(text)
+        runs = list(normalization.SPECIAL_RUNS.finditer(text))
+        fixed, _ = normalizer._fix_lines(text, special, True, runs)
+        assert fixed == ftfy.fix_text(text, config), repr(text)
+        fixed, _ = normalizer._fix_lines(text, special, False, runs)
+        assert fixed == ftfy.fix_and_explain(text, config._replace(fix_encoding=False)).text, repr(text)
+
+
+def test_a_licence_with_one_mojibake_pair_is_fixed_line_by_line() -> None:
+    """A long text with one UTF-8-as-Latin-1 line: only that line changes, as with ftfy over the whole text."""
+    clean_line = "Permission is hereby granted, free of charge, to any person obtaining a copy.\n"
+    text = clean_line * 2000 + "Copyright Â© 2024 JÃ¶rg ßµ\n" + clean_line * 2000
+    normalizer = TextNormalizer(NormalizationConfig(tidy_whitespace=False))
+    assert normalizer.normalize(text) == ftfy.fix_text(text)
+
+
+def test_a_line_too_long_for_one_ftfy_segment_goes_to_ftfy_whole() -> None:
+    assert normalization.has_line_of("ab\ncdef\ng", 4) and not normalization.has_line_of("ab\ncde\ng", 4)
+    normalizer = TextNormalizer(NormalizationConfig(tidy_whitespace=False))
+    config = normalizer._ftfy_config._replace(max_decode_length=10)
+    normalizer._ftfy_config = config
+    text = "cafÃ© " * 5 + "\nshort Ã©\n"
+    fixed, _ = normalizer._fix_lines(
+        text, normalization.special_characters(text), True, list(normalization.SPECIAL_RUNS.finditer(text))
+    )
+    assert fixed == ftfy.fix_text(text, config)
+
+
+def test_special_characters_keep_mojibake_pairs_only_where_they_touch() -> None:
+    # é and ’ in different places must not look like the pair "é’" (U+00E9 U+2019) to the mojibake hint.
+    text = "café and the writer’s book"
+    assert not normalization.MOJIBAKE_HINT.search(normalization.special_characters(text))
+    assert normalization.MOJIBAKE_HINT.search(normalization.special_characters("writer’s cafÃ©"))

@@ -174,3 +174,23 @@ def test_stage_pickles_without_its_cleaner(
 def test_missing_document_columns_are_an_error(stage: CleanStage) -> None:
     with pytest.raises(ValueError, match="url"):
         stage.process_batch(pa.table({"id": ["a"], "text": ["b"]}))
+
+
+def test_a_batch_is_cleaned_as_its_documents_are_one_by_one(english_prose: str) -> None:
+    """`clean_batch` runs normalisation and language id for the whole batch first: the outcomes must not change."""
+    cleaner = CleanStage(CleanConfig(languages={"zh": {"c4": {"min_sentences": 1}}})).cleaner
+    texts = [
+        english_prose,
+        FRENCH,
+        GERMAN,
+        "",
+        "Buy now!!! " * 40,
+        english_prose.replace("river", "rivér").replace(".", ".\u00a0 Ã©"),
+        "新华社上海11月30日电 习近平30日上午在上海主持召开座谈会并发表重要讲话。他强调，要进一步提升创新能力。"
+        * 3,
+        english_prose + "\nContact me at jane.doe@example.org or 555-123-4567.",
+    ]
+    urls = [None, None, None, None, "https://casino.example.xyz/", None, None, "https://example.org/a"]
+    batch = cleaner.clean_batch(texts, urls)
+    assert batch == [cleaner.clean(text, url) for text, url in zip(texts, urls, strict=True)]
+    assert {outcome.document is None for outcome in batch} == {True, False}

@@ -25,7 +25,6 @@ that take the systems in turn.
 from __future__ import annotations
 
 import argparse
-import ast
 import gzip
 import json
 import re
@@ -40,6 +39,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks import language_corpus  # noqa: E402
+from benchmarks.language_corpus import every_kth  # noqa: E402
 from stages.clean.config import CleanConfig  # noqa: E402
 from stages.clean.document_cleaner import DocumentCleaner  # noqa: E402
 
@@ -90,14 +91,6 @@ def ensure_datatrove_venv(venv: Path = DATATROVE_VENV) -> Path:
     return python
 
 
-def every_kth(items: list, count: int) -> list:
-    """`count` items spread evenly over `items` (all of them when there are fewer)."""
-    if len(items) <= count:
-        return items
-    step = len(items) / count
-    return [items[int(index * step)] for index in range(count)]
-
-
 def hh_documents(count: int) -> list[tuple[str, str]]:
     if not HH_DIALOGUES.is_file():
         return []
@@ -106,23 +99,8 @@ def hh_documents(count: int) -> list[tuple[str, str]]:
 
 
 def docstring_documents(count: int, root: Path = Path("/usr/lib/python3.11")) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    for path in sorted(root.rglob("*.py")):
-        relative = path.relative_to(root)
-        if any(part in ("test", "tests", "idlelib", "site-packages", "lib2to3") for part in relative.parts):
-            continue
-        try:
-            tree = ast.parse(path.read_bytes())
-        except (SyntaxError, ValueError):
-            continue
-        module = ".".join(relative.with_suffix("").parts)
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-                docstring = ast.get_docstring(node)
-                if docstring and len(docstring) >= 200:
-                    name = module if isinstance(node, ast.Module) else f"{module}.{node.name}"
-                    found.append((f"docstring:{name}", docstring))
-    return every_kth(found, count)
+    """Standard-library docstrings of at least 200 characters, as (id, text): language_corpus's reader."""
+    return [(doc.doc_id, doc.text) for doc in language_corpus.docstring_documents(count, root=root)]
 
 
 def licence_documents(count: int) -> list[tuple[str, str]]:

@@ -41,6 +41,12 @@ if str(REPO_ROOT) not in sys.path:
 from benchmarks.clean_parity import DATATROVE_VENV, WARM_UP_TEXT, build_corpus  # noqa: E402
 from benchmarks.clean_parity import WORK_DIR as PARITY_DIR  # noqa: E402
 from benchmarks.process_tree import run_measured  # noqa: E402
+from stages.core.output_safety import (  # noqa: E402
+    OutputOwner,
+    OutputRefusedError,
+    claim_output_directory,
+    read_owner_mark,
+)
 
 DATATROVE_SCRIPT = REPO_ROOT / "benchmarks" / "peers" / "datatrove_curation.py"
 # MinHash imports datatrove's tokenizer utilities, which need `tokenizers` (an extra the parity venv lacks).
@@ -126,8 +132,25 @@ def lmforge_pipeline(corpus: Path, work: Path, language_id: bool) -> dict[str, A
     }
 
 
+RUN_DIRS = ("warm-up", "run")  # what a system's worker writes under its work directory, replaced each round
+
+
+def claim_work_dir(work_dir: Path, system: str) -> Path:
+    """Mark `work_dir` as this benchmark's (refused, one line, if it holds anything lmforge did not make), so the
+    workers may replace what they wrote under it and nothing else."""
+    return claim_output_directory(work_dir, OutputOwner("benchmark", f"curation-{system}"))
+
+
+def clear_round(work_dir: Path) -> None:
+    """Remove the last round's outputs: only the worker's own sub-directories of a directory marked as ours."""
+    if read_owner_mark(work_dir) is None:
+        raise OutputRefusedError(f"{work_dir} carries no lmforge mark: not removing anything under it")
+    for name in RUN_DIRS:
+        shutil.rmtree(work_dir / name, ignore_errors=True)
+
+
 def lmforge_worker(corpus: Path, warm_up: Path, work_dir: Path, result: Path, language_id: bool) -> None:
-    shutil.rmtree(work_dir, ignore_errors=True)
+    clear_round(work_dir)
     lmforge_pipeline(warm_up, work_dir / "warm-up", language_id)
     result.write_text(json.dumps(lmforge_pipeline(corpus, work_dir / "run", language_id)))
 
@@ -261,7 +284,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         write_jsonl(source, build_corpus(600))
     rows = [json.loads(line) for line in source.read_text().splitlines() if line.strip()]
     rows = rows[: args.max_docs] if args.max_docs else rows
-    args.work_dir.mkdir(parents=True, exist_ok=True)
+    claim_work_dir(args.work_dir, "comparison")
+    for system in ("lmforge", "datatrove"):
+        claim_work_dir(args.work_dir / system, system)
     corpus = args.work_dir / "corpus.jsonl"
     warm_up = args.work_dir / "warm_up.jsonl"
     write_jsonl(corpus, rows)
@@ -323,4 +348,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except OutputRefusedError as error:
+        raise SystemExit(f"benchmarks/curation.py: error: {error}") from None

@@ -95,12 +95,19 @@ def main() -> None:
     parser.add_argument("--input", type=Path, required=True, help="one JSONL file with id and text")
     parser.add_argument("--warm-up", type=Path, required=True, help="a small JSONL file run through first")
     parser.add_argument(
-        "--work-dir", type=Path, required=True, help="emptied, then filled with datatrove's files"
+        "--work-dir",
+        type=Path,
+        required=True,
+        help="a directory benchmarks/curation.py marked as its own; its warm-up/ and run/ are replaced",
     )
     parser.add_argument("--result", type=Path, required=True)
     args = parser.parse_args()
 
-    shutil.rmtree(args.work_dir, ignore_errors=True)
+    # This venv has no lmforge: the mark's file name is lmforge's OWNER_MARK (stages/core/output_safety.py).
+    if not (args.work_dir / "_lmforge_output.json").is_file():
+        raise SystemExit(f"{args.work_dir}: not a work directory benchmarks/curation.py marked; removing nothing")
+    for name in ("warm-up", "run"):
+        shutil.rmtree(args.work_dir / name, ignore_errors=True)
     for stage in stages(args.warm_up, args.work_dir / "warm-up").values():
         stage()
     work = args.work_dir / "run"

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benchmarks.curation import agreement, build_table, main
+import pytest
+
+from benchmarks.curation import agreement, build_table, lmforge_worker, main
+from stages.core.output_safety import OutputRefusedError
 
 PROSE = (
     "The old harbour town sits at the mouth of a slow river, and for most of its history the tides decided when "
@@ -60,3 +63,18 @@ def test_agreement_and_table_with_a_peer() -> None:
         and whole["lmforge_mb_s_per_core"] == 2.0
         and whole["times_datatrove"] == 10.0
     )
+
+
+def test_a_users_folder_as_work_dir_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
+    """The workers replace what they wrote in a directory the benchmark marked, never a folder a user named."""
+    folder = tmp_path / "mine"
+    (folder / "run").mkdir(parents=True)
+    (folder / "run" / "notes.txt").write_text("keep me\n")
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text(json.dumps({"id": "a", "text": PROSE}) + "\n")
+    with pytest.raises(OutputRefusedError):
+        main(["--corpus", str(corpus), "--work-dir", str(folder), "--skip-datatrove", "--rounds", "1"])
+    with pytest.raises(OutputRefusedError, match="no lmforge mark"):
+        lmforge_worker(corpus, corpus, folder, tmp_path / "result.json", language_id=False)
+    assert (folder / "run" / "notes.txt").read_text() == "keep me\n"
+    assert sorted(path.name for path in folder.rglob("*")) == ["notes.txt", "run"]

@@ -48,6 +48,7 @@ from benchmarks.dedup_systems import (
     lmforge_signatures,
 )
 from benchmarks.process_tree import run_measured
+from stages.core.output_safety import OutputOwner, claim_output_directory
 
 IN_PROCESS_PHASES = ("lmforge-signatures", "lmforge-local", "lmforge-ray", "datasketch")
 BUSY_SHARE = 0.15
@@ -183,6 +184,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         return result
 
     prepared = prepare_input(work_dir, args.docs, args.seed)
+    if not args.skip_datatrove:  # the peer replaces what is under it: only ever a directory marked as ours
+        claim_output_directory(work_dir / "datatrove", OutputOwner("benchmark", "dedup-datatrove"))
     summary = prepared.summary
     print(
         f"input: {summary['docs']:,} of {args.docs:,} documents (left out: {', '.join(summary['left_out_kinds'])}), "

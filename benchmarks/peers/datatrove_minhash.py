@@ -100,13 +100,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--input", type=Path, required=True, help="one JSONL file with id and text")
     parser.add_argument(
-        "--work-dir", type=Path, required=True, help="emptied, then filled with datatrove's files"
+        "--work-dir",
+        type=Path,
+        required=True,
+        help="a directory benchmarks/dedup.py marked as its own: emptied (its mark kept), then filled",
     )
     parser.add_argument("--result", type=Path, required=True, help="where to write the JSON result")
     args = parser.parse_args()
 
-    shutil.rmtree(args.work_dir, ignore_errors=True)
-    args.work_dir.mkdir(parents=True)
+    # This venv has no lmforge: the mark's file name is lmforge's OWNER_MARK (stages/core/output_safety.py).
+    mark = args.work_dir / "_lmforge_output.json"
+    if not mark.is_file():
+        raise SystemExit(f"{args.work_dir}: not a work directory benchmarks/dedup.py marked; removing nothing")
+    for entry in args.work_dir.iterdir():  # everything under a marked directory is this script's earlier output
+        if entry == mark:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
     config = MinhashConfig()
     timings = run_pipeline(args.input, args.work_dir, config)
     result = {

@@ -20,7 +20,14 @@ pytest_plugins = ["tests.alignment.rl_fixtures"]
 # So are the benchmark smoke tests, the multi-node clusters, tests parametrised over the Ray executor (they ask
 # for the cluster at run time) and the files that drive the real CLI in subprocesses (a Python start-up each).
 SLOW_FIXTURES = frozenset(
-    {"ray_cluster", "prefect_api", "tiny_pipeline_run", "pipeline_run", "politeness_models"}
+    {
+        "ray_cluster",
+        "prefect_api",
+        "prefect_child_environment",
+        "tiny_pipeline_run",
+        "pipeline_run",
+        "politeness_models",
+    }
 )
 SLOW_FILES = (
     "tests/benchmarks/",
@@ -93,12 +100,40 @@ def demo_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def curated_demo(demo_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The curation output directory of the 1,500-document demo corpus, run locally with default configs, once
+    per session: the label tests read it, and the Ray, multi-node and training tests compare with it or train on
+    it. Read only: a test writes its own outputs elsewhere."""
+    from stages.curation import curate
+
+    output = tmp_path_factory.mktemp("curated-demo")
+    curate([demo_corpus], output, executor="local")
+    return output
+
+
+@pytest.fixture(scope="session")
 def prefect_api() -> Iterator[None]:
     """Prefect's own test harness: a temporary API server subprocess on a throwaway SQLite database."""
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture()
+def prefect_child_environment(prefect_api: None) -> dict[str, str]:
+    """The environment for an `lmforge` child that should record its flows in this session's Prefect API:
+    this process's environment minus any Prefect setting, plus the API's URL. A child pointed at a server starts
+    no ephemeral API of its own (5-10 s of Prefect start-up each); `tests/flows/test_flow_local_prefect.py`
+    keeps testing the ephemeral path."""
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().api.url
+    assert url, "the Prefect test harness exposes no API URL"
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("PREFECT_")}
+    environment["PREFECT_API_URL"] = str(url)
+    environment["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    return environment
 
 
 @dataclass(frozen=True)

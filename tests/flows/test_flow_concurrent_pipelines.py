@@ -14,14 +14,16 @@ import yaml
 from flows.run_summary import read_run_summary
 from stages.core.dataset import TMP_PREFIX
 from stages.core.manifest import MANIFEST_NAME
-from tests.flows.prefect_runs import environment_without_prefect, rows_by_id
+from tests.flows.prefect_runs import rows_by_id
 from tests.flows.test_flow_pipeline import ORCHESTRATION_ALIGNMENT, REPOSITORY, pipeline_steps
 from tests.tiny_pipeline import TINY_TRAINING
 
 pytestmark = pytest.mark.slow
 
 
-def test_two_pipelines_run_at_once_without_touching_each_other(tmp_path: Path, ray_cluster: None) -> None:
+def test_two_pipelines_run_at_once_without_touching_each_other(
+    tmp_path: Path, ray_cluster: None, prefect_child_environment: dict[str, str]
+) -> None:
     import ray
 
     address = ray.get_runtime_context().gcs_address
@@ -50,7 +52,7 @@ def test_two_pipelines_run_at_once_without_touching_each_other(tmp_path: Path, r
                 str(tmp_path / name),
             ],
             cwd=REPOSITORY,
-            env=environment_without_prefect(),  # each starts its own ephemeral Prefect API in its run dir
+            env=prefect_child_environment,  # both record their flows in one Prefect API, as on a shared server
             stdout=(tmp_path / f"{name}.log").open("w"),
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -22,7 +22,6 @@ from alignment.rloo import RLOOConfig
 from alignment.sft import SFTRecipeConfig
 from flows.training_flows import TRAINING_FLOWS, evaluate_flow, pretrain_flow
 from flows.training_worker import warm_training_worker
-from stages.curation import curate
 from stages.tokenize.config import TokenizeConfig
 from stages.tokenize.run import run_tokenize
 from tests.alignment.rl_fixtures import PolitenessModels
@@ -50,11 +49,10 @@ def test_every_recipe_has_a_flow_and_a_deployment() -> None:
         assert deployments[name] == f"flows/training_flows.py:{name}_flow"
 
 
-def test_pretrain_flow_trains_then_skips(demo_corpus: Path, tmp_path: Path) -> None:
-    curate([demo_corpus], tmp_path / "curated", executor="local")
+def test_pretrain_flow_trains_then_skips(curated_demo: Path, tmp_path: Path) -> None:
     run_tokenize(
         TokenizeConfig(vocab_size=512, seq_len=64),
-        [tmp_path / "curated" / "labeled"],
+        [curated_demo / "labeled"],
         tmp_path / "tokens",
         executor="local",
     )

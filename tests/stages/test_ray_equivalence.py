@@ -10,6 +10,7 @@ import pytest
 from stages.clean.config import CleanConfig
 from stages.clean.stage import CleanStage
 from stages.core.dataset import open_dataset, open_rejects
+from stages.core.manifest import read_manifest
 from stages.curation import CurationConfig, curate
 from stages.dedup.config import DedupConfig
 from stages.dedup.run import decisions_locally
@@ -25,7 +26,10 @@ def sorted_rows(table: pa.Table) -> list[dict]:
     return sorted(rows, key=lambda row: (str(row.get("source")), str(row[key])))
 
 
-def direct_batch_outputs(corpus: Path) -> dict[str, tuple[pa.Table, pa.Table]]:
+FOLDERS = {"ingest": "ingested", "clean": "cleaned", "dedup": "deduped"}
+
+
+def direct_batch_outputs(corpus: Path, scratch: Path) -> dict[str, tuple[pa.Table, pa.Table]]:
     """Run each stage's pure batch function on whole tables, with no runner at all."""
     ingest = IngestStage(IngestConfig())
     raw = pa.concat_tables(
@@ -35,7 +39,7 @@ def direct_batch_outputs(corpus: Path) -> dict[str, tuple[pa.Table, pa.Table]]:
     )
     ingested = ingest.process_batch(raw)
     cleaned = CleanStage(CleanConfig()).process_batch(ingested.kept)
-    directory = corpus.parent / "direct-cleaned"
+    directory = scratch / "direct-cleaned"
     from tests.datasets import write_documents_dataset
 
     write_documents_dataset(cleaned.kept.select(["id", "text", "url", "source", "meta"]), directory)
@@ -49,16 +53,17 @@ def direct_batch_outputs(corpus: Path) -> dict[str, tuple[pa.Table, pa.Table]]:
 
 
 @pytest.mark.usefixtures("ray_cluster")
-def test_ray_local_and_direct_outputs_are_identical(demo_corpus: Path, tmp_path: Path) -> None:
+def test_ray_local_and_direct_outputs_are_identical(
+    demo_corpus: Path, curated_demo: Path, tmp_path: Path
+) -> None:
     on_ray = curate([demo_corpus], tmp_path / "ray", CurationConfig(), executor="ray")
-    local = curate([demo_corpus], tmp_path / "local", CurationConfig(), executor="local")
-    direct = direct_batch_outputs(demo_corpus)
-    folders = {"ingest": "ingested", "clean": "cleaned", "dedup": "deduped"}
-    for name, folder in folders.items():
+    local = {name: read_manifest(curated_demo / folder) for name, folder in FOLDERS.items()}  # the local executor's
+    direct = direct_batch_outputs(demo_corpus, tmp_path)
+    for name, folder in FOLDERS.items():
         assert on_ray[name].rows_in == on_ray[name].rows_out + sum(on_ray[name].dropped.values())
         assert on_ray[name].dropped == local[name].dropped, name
         ray_kept = open_dataset(tmp_path / "ray" / folder).to_table()
-        local_kept = open_dataset(tmp_path / "local" / folder).to_table()
+        local_kept = open_dataset(curated_demo / folder).to_table()
         direct_kept, direct_rejected = direct[name]
         assert sorted_rows(ray_kept) == sorted_rows(local_kept) == sorted_rows(direct_kept), name
         ray_rejects = open_rejects(tmp_path / "ray" / folder).to_table()

@@ -1,5 +1,6 @@
 """Curation as one call: ingest → clean → dedup → label into `OUTPUT/ingested`, `OUTPUT/cleaned`,
-`OUTPUT/deduped`, `OUTPUT/labeled`."""
+`OUTPUT/deduped`, `OUTPUT/labeled`; inputs and `OUTPUT` may be local paths or object-store URIs (`s3://...`,
+see `stages.core.staging`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from stages.clean.config import CleanConfig
 from stages.core.config_loading import StrictConfig
 from stages.core.manifest import Manifest
 from stages.core.runner import Executor
+from stages.core.staging import run_stage_at
+from stages.core.storage import Location, parse_location
 from stages.dedup.config import DedupConfig
 from stages.ingest.config import IngestConfig
 from stages.label.config import LabelConfig
@@ -28,8 +31,8 @@ class CurationConfig(StrictConfig):
 
 
 def curate(
-    inputs: list[Path],
-    output: Path,
+    inputs: list[str | Path | Location],
+    output: str | Path | Location,
     config: CurationConfig | None = None,
     *,
     executor: Executor = "ray",
@@ -40,10 +43,13 @@ def curate(
     """Run the curation stages in order; each one is skipped when its output is already complete."""
     config = config or CurationConfig()
     manifests: dict[str, Manifest] = {}
-    stage_inputs = list(inputs)
+    root = parse_location(output)
+    stage_inputs: list[Location] = [parse_location(entry) for entry in inputs]
     for name in CURATION_ORDER:
-        stage_output = Path(output) / CURATION_OUTPUTS[name]
-        manifest = DATA_STAGES[name](
+        stage_output = root.child(CURATION_OUTPUTS[name])
+        manifest = run_stage_at(
+            DATA_STAGES[name],
+            name,
             getattr(config, name),
             stage_inputs,
             stage_output,

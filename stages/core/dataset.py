@@ -2,7 +2,9 @@
 
 A stage writes into a hidden temporary sibling of its output directory and renames it into place only when
 every part and the manifest are on disk, so a killed stage leaves no half-written dataset; stale temporary
-directories from killed runs are removed by the next run.
+directories from killed runs are removed by the next run. Datasets on object stores (`s3://...`) keep the same
+contract without a rename: see `stages.core.object_store`; `open_dataset`, `is_dataset` and `read_manifest` take
+their URIs too, and never read a prefix without a manifest.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.dataset as pads
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from stages.core.manifest import MANIFEST_NAME, REJECTS_DIR, FileEntry, file_sha256, read_manifest
@@ -28,16 +31,43 @@ TMP_PREFIX = ".tmp-"
 ROW_GROUP_ROWS = 512
 
 
+def _published_on_store(directory: str | Path) -> tuple[pafs.FileSystem, str] | None:
+    """(filesystem, path) of an object-store dataset (`s3://...`), None for a local path; raises a one-line
+    LocationError for a prefix without `_manifest.json`: an unpublished (or killed) dataset is never read."""
+    from stages.core.storage import LocationError, is_uri, parse_location
+
+    if not is_uri(directory):
+        return None
+    location = parse_location(directory)
+    if read_manifest(str(directory)) is None:
+        raise LocationError(f"{location.uri} is not a published lmforge dataset (no {MANIFEST_NAME})")
+    return location.filesystem, location.path
+
+
 def open_dataset(directory: str | Path) -> pads.Dataset:
-    """The kept rows of a dataset directory (`_manifest.json` and `_rejects/` are invisible to Arrow)."""
+    """The kept rows of a dataset directory or object-store prefix (`_manifest.json` and `_rejects/` are
+    invisible to Arrow)."""
+    remote = _published_on_store(directory)
+    if remote is not None:
+        filesystem, path = remote
+        return pads.dataset(path, filesystem=filesystem, format="parquet")
     return pads.dataset(str(directory), format="parquet")
 
 
 def open_rejects(directory: str | Path) -> pads.Dataset:
+    remote = _published_on_store(directory)
+    if remote is not None:
+        filesystem, path = remote
+        return pads.dataset(f"{path}/{REJECTS_DIR}", filesystem=filesystem, format="parquet")
     return pads.dataset(str(Path(directory) / REJECTS_DIR), format="parquet")
 
 
 def is_dataset(directory: str | Path) -> bool:
+    """Whether a directory (or an object-store prefix) holds a finished dataset: its manifest is the proof."""
+    from stages.core.storage import is_uri
+
+    if is_uri(directory):
+        return read_manifest(str(directory)) is not None
     return (Path(directory) / MANIFEST_NAME).is_file()
 
 

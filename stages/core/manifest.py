@@ -78,7 +78,15 @@ class ManifestError(UserError):
 
 
 def read_manifest(directory: str | Path) -> Manifest | None:
-    """The manifest of a dataset directory; None when there is none, ManifestError when it is corrupt."""
+    """The manifest of a dataset directory or object-store prefix (`s3://...`); None when there is none,
+    ManifestError when it is corrupt."""
+    from stages.core.storage import is_uri
+
+    if is_uri(directory):
+        from stages.core.object_store import read_remote_manifest
+        from stages.core.storage import parse_location
+
+        return read_remote_manifest(parse_location(directory))
     path = Path(directory) / MANIFEST_NAME
     if not path.is_file():
         return None

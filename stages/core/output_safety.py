@@ -11,6 +11,7 @@ something lmforge wrote for the same purpose:
 Everything else is refused with one line, before any work starts: a directory holding files lmforge did not
 write, a regular file, an output equal to, inside or containing one of the inputs, and the working directory or
 one of its ancestors. The checks run again at publish time, so nothing that appeared in between is destroyed.
+The same rules for object-store prefixes (`s3://...`) are in `stages.core.object_store`.
 """
 
 from __future__ import annotations

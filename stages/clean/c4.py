@@ -23,8 +23,9 @@ from collections import Counter
 from typing import NamedTuple
 
 from stages.clean.config import C4Config
-from stages.clean.document_view import DEFAULT_LANGUAGE
+from stages.clean.document_view import DEFAULT_LANGUAGE, DocumentView
 from stages.clean.drop import Drop, below
+from stages.clean.gopher_quality import gopher_word_count
 from stages.text import WordSegmenter, segmenter_for
 from stages.text.english_words import ENGLISH_WORDS, SENTENCE_END_CHARS
 
@@ -143,4 +144,12 @@ class C4Filter:
         else:
             cleaned = "\n".join(kept).strip()
         drop = below(f"{self.family}:too_few_sentences", "sentences", sentences, config.min_sentences)
+        if drop is None and config.min_words_after_line_removal > 0:
+            words = gopher_word_count(DocumentView(cleaned, language))
+            drop = below(
+                f"{self.family}:too_few_words_after_line_removal",
+                "word_count",
+                words,
+                config.min_words_after_line_removal,
+            )
         return C4Result(cleaned, removed, drop, edited)

@@ -285,6 +285,12 @@ class C4Config(FilterConfig):
         description="drop the page when its remaining lines hold fewer sentences, as spaCy's sentencizer counts "
         "them (c4:too_few_sentences; 0: no check)",
     )
+    min_words_after_line_removal: int = Field(
+        0,
+        description="drop the page when its remaining lines hold fewer words, counted as gopher_quality counts "
+        "them (c4:too_few_words_after_line_removal; 0: no check, as C4 and datatrove; the demo preset: 50). "
+        "Gopher's min_words runs before C4 removes lines, so a page of navigation cut to a few words passes",
+    )
 
 
 class FineWebConfig(FilterConfig):

@@ -111,6 +111,13 @@ WORD_COUNTS = WordCounts()
 assert not any(LETTER.match(character) for character in SYMBOL_CHARACTERS), "a symbol character is a letter"
 
 
+def gopher_word_count(view: DocumentView) -> int:
+    """The words Gopher's too_few_words rule counts: segmented words that are not symbols."""
+    words = view.segmented_words
+    _, _, symbol_words = WORD_COUNTS.totals(words, sum(map(len, words)))
+    return len(words) - symbol_words
+
+
 class GopherQualityFilter:
     """Rejects documents too short or long, with odd word lengths, symbol-heavy, list-like, or without stop words."""
 

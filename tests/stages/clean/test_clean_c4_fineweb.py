@@ -167,3 +167,16 @@ def test_fineweb_extra_line_ends_count_as_punctuated() -> None:
         "fineweb:line_punctuation_ratio"
     )
     assert FineWebFilter(FineWebConfig(extra_line_end_punctuation=["…"])).check(DocumentView(lines, "zh")) is None
+
+
+def test_min_words_after_line_removal_is_off_by_default_and_drops_cut_pages_when_set() -> None:
+    """A navigation page that Gopher's word count passes (it counts before C4 removes lines) keeps five short
+    sentences: C4 and datatrove keep it; the named option drops it, and keeps real prose."""
+    navigation = "\n".join(f"Menu item number {n}" for n in range(40))
+    page = navigation + "\nWe sell shoes. We ship fast. Call us. Visit today. Thanks a lot."
+    assert C4Filter(C4Config()).clean(page).drop is None  # the reference's decision
+    result = C4Filter(C4Config(min_words_after_line_removal=50)).clean(page)
+    assert result.drop is not None and result.drop.reason == "c4:too_few_words_after_line_removal"
+    assert result.drop.detail == "word_count=13 < 50"
+    prose = " ".join(["The committee met on Tuesday and agreed on the budget for the coming year."] * 6)
+    assert C4Filter(C4Config(min_words_after_line_removal=50)).clean(prose).drop is None

@@ -1,9 +1,11 @@
 """The JSON API beside the pages (`/api/...`; schema at `/openapi.json`).
 
-Annotators: `GET /api/me`, `GET /api/tasks/next`, `POST /api/labels`, `GET /api/labels`, `GET|PUT
-/api/labels/{id}` (a label's id is its assignment's; only its annotator can see or change it: anyone else gets
-404). Admins: `GET /api/stats`, `GET /api/export`, `POST /api/import`. Authenticate with `Authorization: Bearer
-TOKEN`, or the login cookie plus an `X-CSRF-Token` header on writes.
+Annotators: `GET /api/me`, `POST /api/tasks/next` (reserves an item: a POST, since it changes state),
+`GET /api/tasks/current` (your open task, reserving nothing), `POST /api/labels`, `GET /api/labels`,
+`GET|PUT /api/labels/{id}`, `GET /api/labels/{id}/history`, `POST /api/labels/undo` (a label's id is its
+assignment's; only its annotator can see or change it: anyone else gets 404). Admins: `GET /api/stats`,
+`GET /api/export`, `POST /api/import`. Authenticate with `Authorization: Bearer TOKEN`, or the login cookie plus
+an `X-CSRF-Token` header on writes. Ids beyond the database's range are simply not found (404).
 """
 
 from __future__ import annotations
@@ -26,11 +28,14 @@ from stages.label.service.assignment import (
     LabelRejected,
     TaskFilter,
     find_assignment,
+    label_history,
     next_assignment,
+    open_assignment,
     record_label,
     screen_choice,
+    undo_last_label,
 )
-from stages.label.service.database import PAIR, Assignment
+from stages.label.service.database import MAX_ID, PAIR, Assignment
 from stages.label.service.exporting import (
     AUDIT_SCHEMA,
     audit_rows,
@@ -98,6 +103,16 @@ class LabelOut(BaseModel):
     seconds: float | None
 
 
+class LabelChangeOut(BaseModel):
+    revision: int
+    changed_at: datetime
+    annotator: str
+    old_choice: str | None = Field(description="null: the label did not exist yet (or was undone)")
+    new_choice: str | None = Field(description="null: the label was undone")
+    old_rationale: str | None
+    new_rationale: str | None
+
+
 class Me(BaseModel):
     name: str
     admin: bool
@@ -142,7 +157,7 @@ def who_am_i(identity: CurrentAnnotator) -> Me:
     return Me(name=identity.name, admin=identity.is_admin)
 
 
-@router.get("/tasks/next", response_model=NextTask)
+@router.post("/tasks/next", response_model=NextTask)
 def next_task(
     identity: CurrentAnnotator,
     session: Database,
@@ -150,7 +165,8 @@ def next_task(
     kind: TaskKind | None = None,
     batch: str | None = Query(default=None, max_length=128),
 ) -> NextTask:
-    """Your open task, or a new one (smallest reward-model margin first; never an item you already had)."""
+    """Your open task, or a new one reserved for you (smallest reward-model margin first; never an item you
+    already had)."""
     assignment = next_assignment(
         session, identity.annotator_id, TaskFilter(kind, batch), reservation=settings.reservation
     )
@@ -159,11 +175,28 @@ def next_task(
     return NextTask(task=task)
 
 
+@router.get("/tasks/current", response_model=NextTask)
+def current_task(
+    identity: CurrentAnnotator,
+    session: Database,
+    kind: TaskKind | None = None,
+    batch: str | None = Query(default=None, max_length=128),
+) -> NextTask:
+    """Your open task, if you have one; reserves nothing (`POST /api/tasks/next` does)."""
+    assignment = open_assignment(session, identity.annotator_id, TaskFilter(kind, batch))
+    return NextTask(task=task_of(assignment) if assignment is not None else None)
+
+
 @router.post("/labels", response_model=LabelOut, status_code=status.HTTP_201_CREATED)
-def post_label(body: LabelIn, identity: CurrentAnnotator, session: Database) -> LabelOut:
+def post_label(body: LabelIn, identity: CurrentAnnotator, session: Database, settings: Settings) -> LabelOut:
     try:
         assignment = record_label(
-            session, identity.annotator_id, body.assignment_id, body.choice, body.rationale
+            session,
+            identity.annotator_id,
+            body.assignment_id,
+            body.choice,
+            body.rationale,
+            reservation=settings.reservation,
         )
     except AssignmentNotFound as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
@@ -181,7 +214,7 @@ def list_labels(
     identity: CurrentAnnotator,
     session: Database,
     limit: int = Query(default=100, ge=1, le=1000),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_ID),
 ) -> list[LabelOut]:
     """Your own labels, newest first (nobody else's, admins included: they see aggregates on /api/stats)."""
     query = (
@@ -202,11 +235,53 @@ def get_label(label_id: int, identity: CurrentAnnotator, session: Database) -> L
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
 
 
+@router.post("/labels/undo", response_model=Task)
+def undo_label(identity: CurrentAnnotator, session: Database, settings: Settings) -> Task:
+    """Take back your latest label: its task is open again (and is what you get next); 409 if there is none,
+    or if it was a skip and other people have since given the item all its labels."""
+    try:
+        assignment = undo_last_label(session, identity.annotator_id, reservation=settings.reservation)
+    except LabelRejected as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
+    task = task_of(assignment)
+    session.commit()
+    return task
+
+
+@router.get("/labels/{label_id}/history", response_model=list[LabelChangeOut])
+def get_label_history(label_id: int, identity: CurrentAnnotator, session: Database) -> list[LabelChangeOut]:
+    """Every change of one of your labels, oldest first: when, from what, to what."""
+    try:
+        changes = label_history(session, identity.annotator_id, label_id)
+    except AssignmentNotFound as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+    return [
+        LabelChangeOut(
+            revision=change.revision,
+            changed_at=change.changed_at,
+            annotator=identity.name,
+            old_choice=change.old_choice,
+            new_choice=change.new_choice,
+            old_rationale=change.old_rationale,
+            new_rationale=change.new_rationale,
+        )
+        for change in changes
+    ]
+
+
 @router.put("/labels/{label_id}", response_model=LabelOut)
-def change_label(label_id: int, body: LabelChange, identity: CurrentAnnotator, session: Database) -> LabelOut:
+def change_label(
+    label_id: int, body: LabelChange, identity: CurrentAnnotator, session: Database, settings: Settings
+) -> LabelOut:
     try:
         assignment = record_label(
-            session, identity.annotator_id, label_id, body.choice, body.rationale, relabel=True
+            session,
+            identity.annotator_id,
+            label_id,
+            body.choice,
+            body.rationale,
+            relabel=True,
+            reservation=settings.reservation,
         )
     except AssignmentNotFound as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error

@@ -7,16 +7,27 @@ except `/login` and the static script and style sheet (no data in them). Run it 
 
 from __future__ import annotations
 
+from functools import partial
+from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
 
 from stages.label.service import api, pages
 from stages.label.service.access import CurrentAnnotator, NotAllowed, NotAuthenticated, optional_identity
+from stages.label.service.auth import (
+    SESSION_COOKIE,
+    Identity,
+    bearer_token,
+    identity_from_session,
+    identity_from_token,
+)
 from stages.label.service.database import session_factory
 from stages.label.service.limits import ServiceLimits
 from stages.label.service.request_guard import RequestGuard
@@ -49,6 +60,21 @@ async def refuse_forbidden(request: Request, error: Exception) -> Response:
     return pages.render(
         request, "message.html", identity, status.HTTP_403_FORBIDDEN, title="Not allowed", error=detail
     )
+
+
+async def refuse_invalid(request: Request, error: Exception) -> Response:
+    """422 listing where and what, without echoing the input: FastAPI's own handler puts the value back into
+    JSON, and a NaN or a lone surrogate there made the error itself fail with a 500."""
+    errors = getattr(error, "errors", list)()
+    detail = [
+        {
+            "type": str(item.get("type", "")),
+            "loc": [str(part) for part in item.get("loc", ())],
+            "msg": str(item.get("msg", "")),
+        }
+        for item in errors
+    ]
+    return JSONResponse({"detail": detail}, status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
 def create_app(
@@ -87,9 +113,30 @@ def create_app(
 
     app.add_exception_handler(NotAuthenticated, refuse_unauthenticated)
     app.add_exception_handler(NotAllowed, refuse_forbidden)
+    app.add_exception_handler(RequestValidationError, refuse_invalid)
     app.add_middleware(
         RequestGuard,
         max_request_bytes=settings.limits.max_request_bytes,
         max_import_bytes=settings.limits.max_import_bytes,
+        identify=partial(identify_by_headers, app.state.sessions),
+        max_concurrent_uploads=settings.limits.max_concurrent_uploads,
+        body_read_seconds=settings.limits.body_read_seconds,
     )
     return app
+
+
+def identify_by_headers(sessions: sessionmaker[Session], headers: dict[bytes, bytes]) -> Identity | None:
+    """Who sent these headers (Bearer token first, else the session cookie), for `RequestGuard`: the same
+    answer `access.optional_identity` gives the routes, from the raw ASGI headers, before any body is read."""
+    authorization = headers.get(b"authorization", b"").decode("latin-1")
+    with sessions() as session:
+        token = bearer_token(authorization)
+        if token is not None:
+            return identity_from_token(session, token)
+        cookies = SimpleCookie()
+        try:
+            cookies.load(headers.get(b"cookie", b"").decode("latin-1"))
+        except CookieError:
+            return None
+        cookie = cookies.get(SESSION_COOKIE)
+        return identity_from_session(session, cookie.value) if cookie else None

@@ -11,6 +11,10 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from stages.label.service.limits import ServiceLimits
 
 
 def free_port() -> int:
@@ -20,7 +24,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(database_url: str, port: int | None = None) -> Iterator[str]:
+def serving(
+    database_url: str, port: int | None = None, *, limits: ServiceLimits | None = None
+) -> Iterator[str]:
     """The app on a loopback port (a free one by default) in a background thread (uvicorn), while the block
     runs; yields the base URL."""
     import uvicorn
@@ -28,8 +34,15 @@ def serving(database_url: str, port: int | None = None) -> Iterator[str]:
     from stages.label.service.app import create_app
 
     port = port or free_port()
+    app = create_app(database_url, limits=limits)
     server = uvicorn.Server(
-        uvicorn.Config(create_app(database_url), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            limit_concurrency=app.state.settings.limits.max_connections,
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -65,7 +65,13 @@ def command_serve(arguments: argparse.Namespace) -> int:
         shown_host = f"[{arguments.host}]" if ":" in arguments.host else arguments.host
         print(f"lmforge label: serving {arguments.db} on http://{shown_host}:{port}/", flush=True)
         config = uvicorn.Config(
-            app, host=arguments.host, port=port, log_level=arguments.log_level, backlog=LISTEN_BACKLOG
+            app,
+            host=arguments.host,
+            port=port,
+            log_level=arguments.log_level,
+            backlog=LISTEN_BACKLOG,
+            limit_concurrency=app.state.settings.limits.max_connections,  # beyond: 503, not a pile-up
+            timeout_keep_alive=5,
         )
         uvicorn.Server(config).run(sockets=[sock])
     finally:

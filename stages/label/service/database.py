@@ -7,7 +7,8 @@ SQLite is the default (`sqlite:///labels.sqlite3`, or just a file path); Postgre
 An **item** is one thing to label: a response pair (`kind="pair"`) or a document to audit (`kind="document"`),
 imported into a named `batch` with the number of labels it needs (`labels_required`, k). An **assignment** is an
 item handed to one annotator (with the side response A was shown on); it becomes a **label** once `choice` is
-set. `(item, annotator)` is unique, so the database itself guarantees that nobody gets an item twice.
+set. `(item, annotator)` is unique, so the database itself guarantees that nobody gets an item twice. Every
+change of a label is a **label change** row (the label's history), numbered per assignment under a unique key.
 Tokens and login-session ids are stored only as SHA-256 hashes.
 """
 
@@ -40,10 +41,23 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 
 PAIR = "pair"
 DOCUMENT = "document"
+MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL (INTEGER); a larger one in a request is simply not found
 PAIR_CHOICES = ("a", "b", "tie", "both_bad")
 DOCUMENT_CHOICES = ("keep", "drop")
 SKIP = "skip"
 DEFAULT_DATABASE_URL = "sqlite:///labels.sqlite3"
+
+
+def storable(value: str) -> bool:
+    """Text every database here can hold: no NUL (PostgreSQL refuses it) and no lone surrogate (JSON's
+    "\\ud800" decodes to one, and no UTF-8 encoder takes it)."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def utc_now() -> datetime:
@@ -116,6 +130,28 @@ class Assignment(Base):
 
     item: Mapped[Item] = relationship(back_populates="assignments")
     annotator: Mapped[Annotator] = relationship()
+
+
+class LabelChange(Base):
+    """One change of a label: who, when, from what to what (`None` = open, i.e. unlabelled or undone).
+
+    `revision` numbers an assignment's changes 1, 2, ...; `(assignment, revision)` is unique, so of two
+    requests that change the same label at once (a double submit, two tabs) exactly one commits: the other
+    one's insert fails and it is answered 409.
+    """
+
+    __tablename__ = "label_changes"
+    __table_args__ = (UniqueConstraint("assignment_id", "revision", name="uq_label_changes_revision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"), index=True)
+    revision: Mapped[int]
+    annotator_id: Mapped[int] = mapped_column(ForeignKey("annotators.id", ondelete="CASCADE"))
+    changed_at: Mapped[datetime] = mapped_column(default=utc_now)
+    old_choice: Mapped[str | None] = mapped_column(String(16))
+    new_choice: Mapped[str | None] = mapped_column(String(16))
+    old_rationale: Mapped[str | None] = mapped_column(Text)
+    new_rationale: Mapped[str | None] = mapped_column(Text)
 
 
 class AllocationLock(Base):

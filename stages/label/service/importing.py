@@ -5,14 +5,17 @@ Accepted files: JSONL (`.jsonl`, `.ndjson`), a JSON list (`.json`), Parquet (`.p
 
 A **pair** row (the shared preference schema, `alignment.preferences`): `prompt` (a list of `{role, content}`
 messages, a string, or absent), and either `response_a` + `response_b`, or `chosen` + `rejected` (then the
-order is *not* taken as a label: both are shown at random sides like any pair); optional `id`, `source` and
+order is *not* taken as a label: both are shown at random sides like any pair); `chosen`/`rejected` may also be
+TRL's conversational message lists, the prompt then in `prompt` or implied by their shared beginning
+(`conversations`); optional `id`, `source` and
 `margin` (the reward model's score difference; the smaller its magnitude, the sooner the pair is shown).
 A **document** row: `text`, optional `id`, `source`, `url` and `reason` (the curation filter's drop reason,
 shown to the auditor). Other columns are ignored. A missing `id` becomes a hash of the content.
 
 Every row is checked before anything is written: field types, empty or identical responses (which the shared
-preference schema would reject at export), NUL characters (PostgreSQL cannot store them), field lengths and
-row and byte counts (`ServiceLimits`). One bad row rejects the whole import with a message naming the rows, and
+preference schema would reject at export), NUL characters (PostgreSQL cannot store them) and lone surrogates
+(no database stores them), field lengths, and row, byte and decoded-byte counts (`ServiceLimits`). Parquet and
+Arrow files are decoded in a child process (`table_reading`), so a corrupt file cannot crash the server. One bad row rejects the whole import with a message naming the rows, and
 the rows are then added in one transaction. Re-importing a row whose id already exists in the batch with the
 same content is a no-op (so a rerun of a feedback round does not duplicate work); the same id with different
 content is an error.
@@ -27,15 +30,24 @@ import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from stages.label.service.database import DOCUMENT, PAIR, Item, transaction
+from stages.label.service.conversations import is_conversation, message_list, split_conversational_pair
+from stages.label.service.database import DOCUMENT, PAIR, Item, storable, transaction
 from stages.label.service.errors import LabelServiceError
 from stages.label.service.limits import ServiceLimits
+from stages.label.service.table_reading import (
+    ARROW_IPC,
+    PARQUET,
+    TableUnreadable,
+    UnsupportedValue,
+    read_table_rows,
+)
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 ARROW_SUFFIXES = (".arrow", ".feather", ".ipc")
@@ -92,34 +104,32 @@ def import_files(path: Path) -> list[Path]:
 
 
 def _table_rows(file: Path, limits: ServiceLimits, rows_so_far: int) -> list[dict[str, Any]]:
-    import pyarrow as pa
-    import pyarrow.ipc as ipc
-    import pyarrow.parquet as pq
-
+    kind = PARQUET if file.suffix.lower() == ".parquet" else ARROW_IPC
     try:
-        if file.suffix.lower() == ".parquet":
-            parquet = pq.ParquetFile(file)
-            row_count = parquet.metadata.num_rows  # known before reading a single row
-            read = parquet.read
-        else:
-            arrow = ipc.open_file(pa.memory_map(str(file)))
-            row_count = sum(arrow.get_batch(index).num_rows for index in range(arrow.num_record_batches))
-            read = arrow.read_all
-        if rows_so_far + row_count > limits.max_import_rows:
-            raise ImportRejected(f"too many rows: more than {limits.max_import_rows:,} rows in one import")
-        return read().to_pylist()
-    except ImportRejected:
-        raise
-    except (OSError, pa.ArrowException) as error:
-        kind = "Parquet" if file.suffix.lower() == ".parquet" else "Arrow IPC"
-        raise ImportRejected(f"{file.name}: not a readable {kind} file ({error})") from error
+        return read_table_rows(
+            file,
+            kind,
+            max_rows=limits.max_import_rows - rows_so_far,
+            max_bytes=limits.max_import_decoded_bytes,
+        )
+    except TableUnreadable as error:
+        message = str(error)
+        raise ImportRejected(message if message.startswith("too ") else f"{file.name}: {message}") from error
+
+
+def _load_json(data: bytes) -> Any:
+    """`json.loads`, with nesting too deep for the parser (RecursionError) reported like any JSON error."""
+    try:
+        return json.loads(data.decode("utf-8"))
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", "", 0) from None
 
 
 def _json_rows(file: Path, limits: ServiceLimits, rows_so_far: int) -> Iterator[tuple[str, Any]]:
     data = file.read_bytes()
     if file.suffix.lower() == ".json":
         try:
-            loaded = json.loads(data.decode("utf-8"))
+            loaded = _load_json(data)
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             raise ImportRejected(f"{file.name}: not a JSON document ({error})") from error
         loaded = loaded if isinstance(loaded, list) else [loaded]
@@ -136,7 +146,7 @@ def _json_rows(file: Path, limits: ServiceLimits, rows_so_far: int) -> Iterator[
             raise ImportRejected(f"too many rows: more than {limits.max_import_rows:,} rows in one import")
         where = f"{file.name} line {number}"
         try:
-            yield where, json.loads(raw_line.decode("utf-8"))
+            yield where, _load_json(raw_line)
         except UnicodeDecodeError as error:
             yield where, ImportRejected(f"not UTF-8 text ({error.reason})")
         except json.JSONDecodeError as error:
@@ -164,6 +174,10 @@ def read_import_rows(path: Path, limits: ServiceLimits) -> list[tuple[str, Any]]
     return rows
 
 
+def type_name(value: Any) -> str:
+    return value.type_name if isinstance(value, UnsupportedValue) else type(value).__name__
+
+
 def _text(row: dict[str, Any], key: str, limit: int, *, required: bool) -> str | None:
     value = row.get(key)
     if value is None:
@@ -171,9 +185,11 @@ def _text(row: dict[str, Any], key: str, limit: int, *, required: bool) -> str |
             raise ValueError(f"missing field {key!r}")
         return None
     if not isinstance(value, str):
-        raise ValueError(f"field {key!r} must be a string, not {type(value).__name__}")
+        raise ValueError(f"field {key!r} must be a string, not {type_name(value)}")
     if "\x00" in value:
         raise ValueError(f"field {key!r} contains a NUL character")
+    if not storable(value):
+        raise ValueError(f"field {key!r} is not valid Unicode text (a lone surrogate)")
     if len(value) > limit:
         raise ValueError(f"field {key!r} has {len(value):,} characters, the limit is {limit:,}")
     if required and not value.strip():
@@ -191,16 +207,40 @@ def _prompt(value: Any, limits: ServiceLimits) -> list[dict[str, str]]:
         raise ValueError("field 'prompt' must be a string or a list of {role, content} messages")
     if len(value) > limits.max_prompt_messages:
         raise ValueError(f"prompt has {len(value)} messages, the limit is {limits.max_prompt_messages}")
-    messages = []
-    for index, message in enumerate(value):
-        if not isinstance(message, dict):
-            raise ValueError(f"prompt message {index} is not a {{role, content}} object")
-        role = _text(message, "role", 32, required=True)
-        content = _text(message, "content", limits.max_field_chars, required=False)
-        if content is None:
-            raise ValueError(f"prompt message {index} has no 'content'")
-        messages.append({"role": str(role), "content": content})
-    return messages
+    return [_message(message, index, "prompt", limits) for index, message in enumerate(value)]
+
+
+def _message(message: Any, index: int, field: str, limits: ServiceLimits) -> dict[str, str]:
+    if not isinstance(message, dict):
+        raise ValueError(f"{field} message {index} is not a {{role, content}} object")
+    role = _text(message, "role", 32, required=True)
+    content = _text(message, "content", limits.max_field_chars, required=False)
+    if content is None:
+        raise ValueError(f"{field} message {index} has no 'content'")
+    return {"role": str(role), "content": content}
+
+
+def _conversational_pair(row: dict[str, Any], limits: ServiceLimits) -> tuple[list[dict[str, str]], str, str]:
+    """TRL's conversational `chosen`/`rejected` (message lists) → (prompt, response A, response B)."""
+    lists = {
+        key: message_list(
+            row.get(key), key, partial(_message, field=key, limits=limits), 2 * limits.max_prompt_messages
+        )
+        for key in ("chosen", "rejected")
+    }
+    given = row.get("prompt")
+    prompt = _prompt(given, limits) if given is not None else None
+    prompt, chosen, rejected = split_conversational_pair(prompt, lists["chosen"], lists["rejected"])
+    if len(prompt) > limits.max_prompt_messages:
+        raise ValueError(f"prompt has {len(prompt)} messages, the limit is {limits.max_prompt_messages}")
+    for key, text in (("chosen", chosen), ("rejected", rejected)):
+        if len(text) > limits.max_field_chars:
+            raise ValueError(
+                f"field {key!r} has {len(text):,} characters, the limit is {limits.max_field_chars:,}"
+            )
+        if not text.strip():
+            raise ValueError(f"field {key!r} has an empty reply")
+    return prompt, chosen, rejected
 
 
 def _margin(value: Any) -> float | None:
@@ -218,7 +258,7 @@ def _external_id(row: dict[str, Any], content: list[Any]) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValueError("field 'id' must be a string or an integer")
     text = str(value)
-    if not text.strip() or len(text) > SHORT_FIELD_CHARS or "\x00" in text:
+    if not text.strip() or len(text) > SHORT_FIELD_CHARS or not storable(text):
         raise ValueError(f"field 'id' must be 1-{SHORT_FIELD_CHARS} characters")
     return text
 
@@ -238,12 +278,15 @@ def item_fields(row: Any, limits: ServiceLimits) -> dict[str, Any]:
         raise ValueError("give response_a/response_b or chosen/rejected, not both")
     source = _text(row, "source", SHORT_FIELD_CHARS, required=False)
     if is_pair:
-        first_key, second_key = ("response_a", "response_b") if has_ab else ("chosen", "rejected")
-        response_a = _text(row, first_key, limits.max_field_chars, required=True)
-        response_b = _text(row, second_key, limits.max_field_chars, required=True)
+        if has_chosen and (is_conversation(row.get("chosen")) or is_conversation(row.get("rejected"))):
+            prompt, response_a, response_b = _conversational_pair(row, limits)
+        else:
+            first_key, second_key = ("response_a", "response_b") if has_ab else ("chosen", "rejected")
+            response_a = _text(row, first_key, limits.max_field_chars, required=True) or ""
+            response_b = _text(row, second_key, limits.max_field_chars, required=True) or ""
+            prompt = _prompt(row.get("prompt"), limits)
         if response_a == response_b:
             raise ValueError("the two responses are identical")
-        prompt = _prompt(row.get("prompt"), limits)
         return {
             "kind": PAIR,
             "external_id": _external_id(row, [prompt, response_a, response_b]),
@@ -275,7 +318,7 @@ def validated_items(rows: Iterable[tuple[str, Any]], limits: ServiceLimits) -> l
     items: list[dict[str, Any]] = []
     problems: list[str] = []
     seen: dict[str, str] = {}
-    total = 0
+    total = stored = 0
     for where, row in rows:
         total += 1
         try:
@@ -288,6 +331,12 @@ def validated_items(rows: Iterable[tuple[str, Any]], limits: ServiceLimits) -> l
             problems.append(f"{where}: id {fields['external_id']!r} repeats {first}")
             continue
         items.append(fields)
+        stored += sum(len(value) for value in fields.values() if isinstance(value, str))
+        if stored > limits.max_import_decoded_bytes:
+            raise ImportRejected(
+                f"too large once decoded: more than {limits.max_import_decoded_bytes:,} characters of text "
+                "(the limit on decoded bytes)"
+            )
     if problems:
         shown = "; ".join(problems[:MAX_SHOWN_PROBLEMS])
         more = (

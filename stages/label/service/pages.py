@@ -1,8 +1,11 @@
-"""Server-rendered pages: /login, /label (the task page), /my-labels and /admin.
+"""Server-rendered pages: /login, /label (the task page), /my-labels (and one label's edit view) and /admin.
 
 A label is a plain form post answered by a redirect to the next task (post/redirect/get), so the page works
-without JavaScript; `static/label.js` only adds the keyboard shortcuts. All text goes through Jinja's
-autoescaping (templates never mark model or document text safe).
+without JavaScript; `static/label.js` only adds the keyboard shortcuts. No GET changes anything: `GET /label`
+shows the task already reserved for you, and reserving the next one is a POST (the label's own, or the "Start"
+button's), so a prefetch or a crawler cannot take items. Undo (`POST /label/undo`) reopens your latest label;
+"My labels" lets you change any of yours. Model text is rendered as sanitised Markdown (`markdown_rendering`);
+everything else goes through Jinja's autoescaping.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
@@ -31,11 +34,17 @@ from stages.label.service.api import task_of
 from stages.label.service.assignment import (
     AlreadyLabelled,
     AssignmentNotFound,
+    ItemFull,
     LabelRejected,
+    NothingToUndo,
     TaskFilter,
+    find_assignment,
+    label_history,
     next_assignment,
+    open_assignment,
     record_label,
     screen_choice,
+    undo_last_label,
 )
 from stages.label.service.auth import (
     CSRF_FIELD,
@@ -47,8 +56,9 @@ from stages.label.service.auth import (
     identity_from_token,
     open_login_session,
 )
-from stages.label.service.database import PAIR, SKIP, Assignment
+from stages.label.service.database import MAX_ID, PAIR, SKIP, Assignment
 from stages.label.service.importing import IMPORT_SUFFIXES, ImportRejected, import_bytes
+from stages.label.service.markdown_rendering import render_markdown
 from stages.label.service.progress import service_statistics
 
 TEMPLATES_DIRECTORY = Path(__file__).parent / "templates"
@@ -56,6 +66,16 @@ MY_LABELS_SHOWN = 200
 CHOICE_NAMES = {
     "a": "response A better",
     "b": "response B better",
+    "tie": "tie",
+    "both_bad": "both bad",
+    "keep": "keep",
+    "drop": "drop",
+    SKIP: "skipped",
+}
+
+SHOWN_NAMES = {
+    "left": "left is better",
+    "right": "right is better",
     "tie": "tie",
     "both_bad": "both bad",
     "keep": "keep",
@@ -75,6 +95,8 @@ def build_templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     environment.globals["choice_names"] = CHOICE_NAMES
+    environment.globals["shown_names"] = SHOWN_NAMES
+    environment.filters["markdown"] = render_markdown
     return Jinja2Templates(env=environment)
 
 
@@ -95,10 +117,20 @@ def render(
 
 
 def safe_next(target: str | None) -> str:
-    """Only a local path may follow a login (no open redirect to another site)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/label"
+    """Only a local path may follow a login (no open redirect to another site).
+
+    Browsers drop tabs and newlines from URLs and read `\\` as `/`, so `/\t/evil.example` or `/\\evil.example`
+    would become `//evil.example`, another site: any control character, space or backslash is refused, as are
+    `//`, schemes and hosts.
+    """
+    if not target or len(target) > 2048 or not target.startswith("/") or target.startswith("//"):
+        return "/label"
+    if any(ord(character) <= 0x20 or ord(character) == 0x7F or character == "\\" for character in target):
+        return "/label"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return "/label"
+    return target
 
 
 def label_url(kind: str | None, batch: str | None, **extra: str) -> str:
@@ -188,23 +220,23 @@ def my_label_count(session: Any, annotator_id: int) -> int:
     return int(session.scalar(query) or 0)
 
 
-@router.get("/label")
-def label_page(
+AssignmentId = Annotated[int, Form(ge=1, le=MAX_ID)]
+
+
+def task_page(
     request: Request,
-    identity: CurrentAnnotator,
-    session: Database,
-    settings: Settings,
-    kind: Annotated[str | None, Query(pattern="^(pair|document)$")] = None,
-    batch: Annotated[str | None, Query(max_length=128)] = None,
-    saved: Annotated[str | None, Query(max_length=32)] = None,
+    identity: Identity,
+    session: Any,
+    settings: Any,
+    assignment: Assignment | None,
+    *,
+    kind: str | None,
+    batch: str | None,
+    **context: Any,
 ) -> HTMLResponse:
-    assignment = next_assignment(
-        session, identity.annotator_id, TaskFilter(kind, batch), reservation=settings.reservation
-    )
     task = task_of(assignment) if assignment is not None else None
-    session.commit()
     if task is None:
-        template, guidelines = "done.html", ()
+        template, guidelines = "start.html", ()
     elif task.kind == PAIR:
         template, guidelines = "label_pair.html", settings.pair_guidelines
     else:
@@ -217,9 +249,60 @@ def label_page(
         guidelines=guidelines,
         kind=kind or "",
         batch=batch or "",
-        saved=saved,
         labelled=my_label_count(session, identity.annotator_id),
+        **context,
     )
+
+
+@router.get("/label")
+def label_page(
+    request: Request,
+    identity: CurrentAnnotator,
+    session: Database,
+    settings: Settings,
+    kind: Annotated[str | None, Query(pattern="^(pair|document)$")] = None,
+    batch: Annotated[str | None, Query(max_length=128)] = None,
+    saved: Annotated[str | None, Query(max_length=32)] = None,
+    done: Annotated[bool, Query()] = False,
+    undone: Annotated[bool, Query()] = False,
+) -> HTMLResponse:
+    """The task reserved for you, or a start button (reserving is a POST); nothing is changed here."""
+    assignment = open_assignment(session, identity.annotator_id, TaskFilter(kind, batch))
+    return task_page(
+        request, identity, session, settings, assignment, kind=kind, batch=batch, saved=saved,
+        done=done and assignment is None, undone=undone, can_undo=saved is not None,
+    )  # fmt: skip
+
+
+def form_filter(kind: str, batch: str) -> tuple[str | None, str | None]:
+    return (kind if kind in ("pair", "document") else None), (batch or None)
+
+
+def reserve_next(
+    session: Any, identity: Identity, settings: Any, kind: str | None, batch: str | None
+) -> bool:
+    """Reserve the annotator's next task (in the caller's transaction); False when nothing is left."""
+    assignment = next_assignment(
+        session, identity.annotator_id, TaskFilter(kind, batch), reservation=settings.reservation
+    )
+    return assignment is not None
+
+
+@router.post("/label/next")
+def start_labelling(
+    identity: CurrentAnnotator,
+    session: Database,
+    settings: Settings,
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+    kind: Annotated[str, Form(max_length=16)] = "",
+    batch: Annotated[str, Form(max_length=128)] = "",
+) -> RedirectResponse:
+    check_form_csrf(identity, csrf_token)
+    kind_filter, batch_filter = form_filter(kind, batch)
+    found = reserve_next(session, identity, settings, kind_filter, batch_filter)
+    session.commit()
+    extra = {} if found else {"done": "1"}
+    return RedirectResponse(label_url(kind_filter, batch_filter, **extra), status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/label")
@@ -227,17 +310,22 @@ def submit_label(
     request: Request,
     identity: CurrentAnnotator,
     session: Database,
-    assignment_id: Annotated[int, Form()],
+    settings: Settings,
+    assignment_id: AssignmentId,
     choice: Annotated[str, Form(max_length=16)],
     rationale: Annotated[str, Form(max_length=8000)] = "",
     csrf_token: Annotated[str, Form(max_length=128)] = "",
     kind: Annotated[str, Form(max_length=16)] = "",
     batch: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
+    """Record the label and reserve the next task in one go, then show it (post/redirect/get)."""
     check_form_csrf(identity, csrf_token)
-    kind_filter = kind if kind in ("pair", "document") else None
+    kind_filter, batch_filter = form_filter(kind, batch)
     try:
-        assignment = record_label(session, identity.annotator_id, assignment_id, choice, rationale or None)
+        assignment = record_label(
+            session, identity.annotator_id, assignment_id, choice, rationale or None,
+            reservation=settings.reservation,
+        )  # fmt: skip
         saved = screen_choice(assignment) or ""
         session.commit()
     except AssignmentNotFound:
@@ -245,6 +333,11 @@ def submit_label(
             request, "message.html", identity, status.HTTP_404_NOT_FOUND,
             title="Not found", error="That task is not yours or does not exist.",
         )  # fmt: skip
+    except ItemFull as error:
+        session.rollback()
+        return render(
+            request, "message.html", identity, status.HTTP_409_CONFLICT, title="Not saved", error=str(error)
+        )
     except AlreadyLabelled:  # a double submit: the first one counted; go on
         session.rollback()
         saved = "already"
@@ -258,7 +351,39 @@ def submit_label(
             title="Not saved",
             error=str(error),
         )
-    return RedirectResponse(label_url(kind_filter, batch or None, saved=saved), status.HTTP_303_SEE_OTHER)
+    found = reserve_next(session, identity, settings, kind_filter, batch_filter)
+    session.commit()
+    extra = {"saved": saved} if found else {"saved": saved, "done": "1"}
+    return RedirectResponse(label_url(kind_filter, batch_filter, **extra), status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/label/undo")
+def undo_label(
+    request: Request,
+    identity: CurrentAnnotator,
+    session: Database,
+    settings: Settings,
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+    kind: Annotated[str, Form(max_length=16)] = "",
+    batch: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """Reopen your latest label: it is the task shown next, its old answer kept in the history."""
+    check_form_csrf(identity, csrf_token)
+    kind_filter, batch_filter = form_filter(kind, batch)
+    try:
+        undo_last_label(session, identity.annotator_id, reservation=settings.reservation)
+        session.commit()
+    except (NothingToUndo, AlreadyLabelled) as error:
+        session.rollback()
+        return render(
+            request,
+            "message.html",
+            identity,
+            status.HTTP_409_CONFLICT,
+            title="Nothing undone",
+            error=str(error),
+        )
+    return RedirectResponse(label_url(kind_filter, batch_filter, undone="1"), status.HTTP_303_SEE_OTHER)
 
 
 @router.get("/my-labels")
@@ -272,6 +397,7 @@ def my_labels(request: Request, identity: CurrentAnnotator, session: Database) -
     labels = [
         {
             "id": assignment.id,
+            "prompt": assignment.item.prompt,
             "item_id": assignment.item.external_id,
             "batch": assignment.item.batch,
             "kind": assignment.item.kind,
@@ -290,6 +416,100 @@ def my_labels(request: Request, identity: CurrentAnnotator, session: Database) -
         labels=labels,
         total=my_label_count(session, identity.annotator_id),
     )
+
+
+def edit_view(
+    request: Request,
+    identity: Identity,
+    session: Any,
+    assignment: Assignment,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    task = task_of(assignment)
+    return render(
+        request,
+        "my_label.html",
+        identity,
+        status_code,
+        task=task,
+        label={
+            "id": assignment.id,
+            "choice": assignment.choice,
+            "shown_as": screen_choice(assignment),
+            "rationale": assignment.rationale or "",
+            "labelled_at": assignment.labelled_at,
+        },
+        history=[
+            {
+                "revision": change.revision,
+                "changed_at": change.changed_at,
+                "old": shown_choice(change.old_choice, assignment.left_side),
+                "new": shown_choice(change.new_choice, assignment.left_side),
+            }
+            for change in label_history(session, identity.annotator_id, assignment.id)
+        ],
+        **context,
+    )
+
+
+def shown_choice(choice: str | None, left_side: str | None) -> str | None:
+    """A stored choice (a/b: the item's responses) as the annotator saw it (left/right)."""
+    if choice in ("a", "b"):
+        return "left" if choice == (left_side or "a") else "right"
+    return choice
+
+
+@router.get("/my-labels/{label_id}")
+def my_label(
+    request: Request, identity: CurrentAnnotator, session: Database, label_id: int, saved: bool = False
+) -> HTMLResponse:
+    """One of your labels with its prompt and both replies (as you saw them), its history, and a form to change
+    it."""
+    try:
+        assignment = find_assignment(session, identity.annotator_id, label_id)
+    except AssignmentNotFound:
+        return render(
+            request, "message.html", identity, status.HTTP_404_NOT_FOUND,
+            title="Not found", error="That label is not yours or does not exist.",
+        )  # fmt: skip
+    if assignment.choice is None:
+        return RedirectResponse("/label", status.HTTP_303_SEE_OTHER)  # type: ignore[return-value]
+    return edit_view(request, identity, session, assignment, message="Saved." if saved else None)
+
+
+@router.post("/my-labels/{label_id}")
+def change_my_label(
+    request: Request,
+    identity: CurrentAnnotator,
+    session: Database,
+    settings: Settings,
+    label_id: int,
+    choice: Annotated[str, Form(max_length=16)],
+    rationale: Annotated[str, Form(max_length=8000)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    check_form_csrf(identity, csrf_token)
+    try:
+        record_label(
+            session, identity.annotator_id, label_id, choice, rationale or None, relabel=True,
+            reservation=settings.reservation,
+        )  # fmt: skip
+        session.commit()
+    except AssignmentNotFound:
+        return render(
+            request, "message.html", identity, status.HTTP_404_NOT_FOUND,
+            title="Not found", error="That label is not yours or does not exist.",
+        )  # fmt: skip
+    except LabelRejected as error:
+        session.rollback()
+        assignment = find_assignment(session, identity.annotator_id, label_id)
+        if assignment.choice is None:  # undone meanwhile: it is a task again
+            return RedirectResponse("/label", status.HTTP_303_SEE_OTHER)
+        conflict = isinstance(error, AlreadyLabelled)  # ItemFull, or changed in another tab
+        code = status.HTTP_409_CONFLICT if conflict else status.HTTP_400_BAD_REQUEST
+        return edit_view(request, identity, session, assignment, code, error=str(error))
+    return RedirectResponse(f"/my-labels/{label_id}?saved=true", status.HTTP_303_SEE_OTHER)
 
 
 def admin_page(request: Request, identity: Identity, session: Any, **context: Any) -> HTMLResponse:

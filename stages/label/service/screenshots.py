@@ -3,9 +3,10 @@
     python -m stages.label.service.screenshots docs/screenshots
 
 builds a small demo database in a temporary directory (pairs and documents, three scripted annotators who
-do not always agree), serves it on a free loopback port, and captures `labeling-page.png` and
-`admin-page.png` in headless Chromium (Playwright driving Debian's `/usr/bin/chromium`; nothing is
-downloaded). `take_screenshots` is also what the browser tests call against their own server.
+do not always agree), serves it on a free loopback port, and captures in headless Chromium (Playwright driving
+Debian's `/usr/bin/chromium`; nothing is downloaded): `labeling-page.png` (desktop), `labeling-page-360.png`
+(a 360 px wide phone), `my-labels-edit.png` (one past label opened from "My labels" to change it) and
+`admin-page.png`. `take_screenshots` is also what the browser tests call against their own server.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from stages.label.service.background_server import free_port, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 VIEWPORT = {"width": 1400, "height": 900}
+NARROW_VIEWPORT = {"width": 360, "height": 780}
 
 DEMO_PAIRS: list[dict[str, Any]] = [
     {
@@ -30,8 +32,9 @@ DEMO_PAIRS: list[dict[str, Any]] = [
         "prompt": [
             {"role": "user", "content": "How do I reverse a list in Python without changing the original?"}
         ],
-        "response_a": "Use slicing: `reversed_copy = items[::-1]`. It returns a new list and leaves `items` as it "
-        "was. `list(reversed(items))` does the same.",
+        "response_a": "Use slicing, which returns a **new** list:\n\n```python\nreversed_copy = items[::-1]\n```\n\n"
+        "`items` is left as it was. Two other ways:\n\n- `list(reversed(items))`\n- `items.copy()` then "
+        "`.reverse()` on the copy",
         "response_b": "Call items.reverse(). It reverses the list.",
         "source": "policy-round-3",
         "margin": 0.04,
@@ -73,6 +76,18 @@ DEMO_PAIRS: list[dict[str, Any]] = [
         "margin": 0.5,
     },
 ]
+MARKDOWN_PAIR: dict[str, Any] = {
+    "id": "read-lines",
+    "prompt": [{"role": "user", "content": "How do I read a text file line by line in Python?"}],
+    "response_a": "Open it in a `with` block and loop over the file object; it yields one line at a time, so even "
+    'a huge file is never held in memory at once:\n\n```python\nwith open("notes.txt", encoding="utf-8") as '
+    'file:\n    for line in file:\n        print(line.rstrip("\\n"))\n```\n\n- `with` closes the file, even on '
+    'an error\n- `rstrip("\\n")` drops the line break each line keeps',
+    "response_b": 'Use `file.readlines()`:\n\n```python\nlines = open("notes.txt").readlines()\n```\n\nThis reads '
+    "the **whole file** into a list first.",
+    "source": "policy-round-4",
+    "margin": 0.01,
+}
 DEMO_DOCUMENTS: list[dict[str, Any]] = [
     {"id": "doc-recipe", "text": "Sourdough, step by step: feed the starter the night before ...",
      "url": "https://example.com/bread", "reason": None},
@@ -83,36 +98,55 @@ DEMO_DOCUMENTS: list[dict[str, Any]] = [
 
 
 def log_in(page: Any, base_url: str, token: str, target: str) -> None:
+    """Log in on the way to `target`; on the labeling page, press its start button (reserving is a POST)."""
     page.goto(f"{base_url}{target}")
     page.fill("#token", token)
     with page.expect_navigation():
         page.click("#login-form button[type=submit]")
+    if page.locator("#next-form").count():
+        with page.expect_navigation():
+            page.click("#next-button")
 
 
 def take_screenshots(
     base_url: str, annotator_token: str, admin_token: str, directory: Path, *, browser: Any = None
-) -> tuple[Path, Path]:
-    """Log in as each person and capture `/label` and `/admin` (full page) into `directory`."""
+) -> tuple[Path, Path, Path, Path]:
+    """Log in as the annotator and capture their task (desktop and 360 px wide), label it, open that label from
+    "My labels"; then log in as the admin and capture `/admin`. Full-page PNGs in `directory`:
+    (labeling, labeling at 360 px, my-labels edit view, admin)."""
     from playwright.sync_api import sync_playwright
 
     directory.mkdir(parents=True, exist_ok=True)
-    labeling, admin = directory / "labeling-page.png", directory / "admin-page.png"
+    labeling, narrow = directory / "labeling-page.png", directory / "labeling-page-360.png"
+    edit, admin = directory / "my-labels-edit.png", directory / "admin-page.png"
     with sync_playwright() if browser is None else _no_context() as playwright:
         chromium = browser or playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         try:
-            for token, target, path in (
-                (annotator_token, "/label", labeling),
-                (admin_token, "/admin", admin),
-            ):
-                context = chromium.new_context(viewport=VIEWPORT, device_scale_factor=1)
-                page = context.new_page()
-                log_in(page, base_url, token, target)
-                page.screenshot(path=str(path), full_page=True)
-                context.close()
+            desktop = chromium.new_context(viewport=VIEWPORT, device_scale_factor=1)
+            page = desktop.new_page()
+            log_in(page, base_url, annotator_token, "/label")
+            page.screenshot(path=str(labeling), full_page=True)
+            phone = chromium.new_context(viewport=NARROW_VIEWPORT, device_scale_factor=1)
+            log_in(phone.new_page(), base_url, annotator_token, "/label")  # the same task: it is reserved
+            phone.pages[0].screenshot(
+                path=str(narrow)
+            )  # what the phone shows: the action bar sticks to its foot
+            phone.close()
+            with page.expect_navigation():
+                page.keyboard.press("1")
+            page.goto(f"{base_url}/my-labels")
+            with page.expect_navigation():
+                page.click("#my-labels .edit-link")
+            page.screenshot(path=str(edit), full_page=True)
+            desktop.close()
+            context = chromium.new_context(viewport=VIEWPORT, device_scale_factor=1)
+            log_in(context.new_page(), base_url, admin_token, "/admin")
+            context.pages[0].screenshot(path=str(admin), full_page=True)
+            context.close()
         finally:
             if browser is None:
                 chromium.close()
-    return labeling, admin
+    return labeling, narrow, edit, admin
 
 
 @contextmanager
@@ -147,6 +181,8 @@ def label_demo(base_url: str, tokens: dict[str, str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from stages.label.service.importing import publish_pairs
+
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -157,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         tokens = build_demo_database(database_url)
         with serving(database_url, free_port()) as base_url:
             label_demo(base_url, tokens)
+            publish_pairs(database_url, [MARKDOWN_PAIR], batch="round-4")  # new: what dana is shown first
             for path in take_screenshots(base_url, tokens["dana"], tokens["lead"], arguments.directory):
                 print(path)
     return 0

@@ -76,7 +76,7 @@ def label_by_rule(
     run = ScriptedRun()
     try:
         while limit is None or run.labels < limit:
-            response = http.get("/api/tasks/next", params=params, headers=headers)
+            response = http.post("/api/tasks/next", params=params, headers=headers)
             response.raise_for_status()
             task = response.json()["task"]
             if task is None:

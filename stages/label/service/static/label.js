@@ -1,10 +1,31 @@
 // Keyboard shortcuts for the labeling page: each choice button names its key in data-key
-// (1/2/3/4/s for pairs, k/d/s for documents); R focuses the rationale box, Esc leaves it.
-// Keys typed into a text box are text, never shortcuts. One label per page: a second key press is ignored.
+// (1/2/3/4/s for pairs, k/d/s for documents); R focuses the rationale box, Esc leaves it; U undoes the last
+// label (the undo form), N starts or resumes (the start page's form). Keys typed into a text box are text,
+// never shortcuts. One submit per page: a second key press is ignored.
 (function () {
   "use strict";
+  var pageForms = { u: "undo-form", n: "next-form" };
+
+  function submitOnce(target, button) {
+    if (typeof target.requestSubmit === "function") {
+      target.requestSubmit(button || undefined);
+    } else if (button) {
+      button.click();
+    } else {
+      target.submit();
+    }
+  }
+
   var form = document.getElementById("label-form");
   if (!form) {
+    document.addEventListener("keydown", function (event) {
+      var key = (event.key || "").toLowerCase();
+      var target = pageForms[key] && document.getElementById(pageForms[key]);
+      if (target && !event.ctrlKey && !event.metaKey && !event.altKey && !typingInto(event.target)) {
+        event.preventDefault();
+        submitOnce(target, null);
+      }
+    });
     return;
   }
   var sent = false;
@@ -31,6 +52,15 @@
       return;
     }
     var key = (event.key || "").toLowerCase();
+    if (key === "u") {
+      var undo = document.getElementById("undo-form");
+      if (undo && !sent) {
+        event.preventDefault();
+        sent = true;
+        submitOnce(undo, null);
+      }
+      return;
+    }
     if (key === "r") {
       var box = document.getElementById("rationale");
       if (box) {
@@ -49,11 +79,7 @@
         }
         sent = true;
         button.classList.add("pressed");
-        if (typeof form.requestSubmit === "function") {
-          form.requestSubmit(button);
-        } else {
-          button.click();
-        }
+        submitOnce(form, button);
         return;
       }
     }

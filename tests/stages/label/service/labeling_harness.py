@@ -71,7 +71,7 @@ class Service:
         return self.client.put(path, headers=self.headers(name), **options)
 
     def next_task(self, name: str, **params: str) -> dict[str, Any] | None:
-        response = self.get(name, "/api/tasks/next", params=params)
+        response = self.post(name, "/api/tasks/next", params=params)
         assert response.status_code == 200, response.text
         return response.json()["task"]
 

@@ -343,7 +343,8 @@ def test_login_cookie_and_csrf(service: Service) -> None:
     )
     assert wrong.status_code == 401 and "not valid" in wrong.text
     csrf = login(service, "ann")
-    task = service.client.get("/api/tasks/next").json()["task"]  # the cookie works on the API
+    assert service.client.post("/api/tasks/next").status_code == 403  # a cookie write needs the header
+    task = service.client.post("/api/tasks/next", headers={"X-CSRF-Token": csrf}).json()["task"]
     body = {"assignment_id": task["assignment_id"], "choice": "tie"}
     refused = service.client.post("/api/labels", json=body)
     assert refused.status_code == 403 and "X-CSRF-Token" in refused.json()["detail"]
@@ -361,7 +362,8 @@ def test_login_cookie_and_csrf(service: Service) -> None:
     assert (
         form.status_code == 303 and "saved=already" in form.headers["location"]
     )  # a double submit is harmless
-    next_task = service.client.get("/api/tasks/next").json()["task"]
+    next_task = service.client.get("/api/tasks/current").json()["task"]  # the form post reserved it
+    assert next_task is not None and next_task["assignment_id"] != task["assignment_id"]
     posted = service.client.post(
         "/label",
         data={"assignment_id": next_task["assignment_id"], "choice": "right", "csrf_token": csrf},
@@ -371,7 +373,7 @@ def test_login_cookie_and_csrf(service: Service) -> None:
     assert [label["shown_as"] for label in service.client.get("/api/labels").json()] == ["right", "tie"]
     logout = service.client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
     assert logout.status_code == 303
-    assert service.client.get("/api/tasks/next").status_code == 401  # the session is gone
+    assert service.client.get("/api/tasks/current").status_code == 401  # the session is gone
 
 
 def test_login_only_redirects_to_local_paths(service: Service) -> None:
@@ -379,6 +381,13 @@ def test_login_only_redirects_to_local_paths(service: Service) -> None:
         ("/admin", "/admin"),
         ("https://evil.example/", "/label"),
         ("//evil.example", "/label"),
+        ("/\t/evil.example", "/label"),  # browsers drop the tab: //evil.example
+        ("/\n/evil.example", "/label"),
+        ("/\\evil.example", "/label"),  # browsers read \ as /
+        ("\\\\evil.example", "/label"),
+        ("/ /evil.example", "/label"),
+        ("javascript:alert(1)", "/label"),
+        ("/label?batch=b", "/label?batch=b"),
     ):
         page = service.client.get("/login", params={"next": target})
         login_csrf = re.search(r'name="login_csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
@@ -387,7 +396,10 @@ def test_login_only_redirects_to_local_paths(service: Service) -> None:
             data={"token": service.tokens["boss"], "login_csrf": login_csrf, "next": target},
             follow_redirects=False,
         )
-        assert response.headers["location"] == expected
+        assert response.headers["location"] == expected, target
+        assert f'name="next" value="{expected}"' in page.text.replace("&amp;", "&").replace("&#34;", '"')
+    raw = service.client.get("/login?next=/%09/evil.example")  # the audit's exact URL
+    assert 'name="next" value="/label"' in raw.text
 
 
 def test_pages_escape_imported_text(service: Service) -> None:
@@ -397,6 +409,7 @@ def test_pages_escape_imported_text(service: Service) -> None:
         [{"id": "xss", "prompt": payload, "response_a": payload, "response_b": "plain"}],
         batch="b",
     )
+    service.next_task("ann")
     page = service.get("ann", "/label")
     assert "<script>window" not in page.text and "<img src=x" not in page.text
     assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in page.text

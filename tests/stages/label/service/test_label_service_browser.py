@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -26,6 +27,14 @@ from tests.stages.label.service.labeling_harness import free_port, pair_rows, wr
 CHROMIUM = Path("/usr/bin/chromium")
 REPOSITORY = Path(__file__).resolve().parents[4]
 PAYLOAD = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
+MARKDOWN_PAYLOAD = (
+    "Here is **bold** text and `inline code`:\n\n```python\nprint('hello')\n```\n\n"
+    "<script>window.__pwned = 3</script>\n\n"
+    "[a link](javascript:window.__pwned=4) and [another](JaVaScRiPt:window.__pwned=5) "
+    '<img src=x onerror="window.__pwned = 6">\n\n'
+    '![picture](x" onerror="window.__pwned = 7)\n\n'
+    '<a href="javascript:window.__pwned=8">raw</a> [ok](https://example.com/)'
+)
 
 try:
     from playwright.sync_api import Browser, Page, sync_playwright
@@ -52,7 +61,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
     directory = tmp_path_factory.mktemp("label-live")
     database_url = f"sqlite:///{directory / 'labels.sqlite3'}"
     tokens = {
-        name: add_annotator(database_url, name, admin=name == "boss") for name in ("boss", "ann", "bob", "cy")
+        name: add_annotator(database_url, name, admin=name == "boss")
+        for name in ("boss", "ann", "bob", "cy", "dee", "eve", "fay")
     }
     xss_pair = {"id": "xss", "prompt": f"Repeat this: {PAYLOAD}", "response_a": PAYLOAD, "response_b": "I won't.",
                 "margin": 0.0}  # fmt: skip
@@ -61,6 +71,13 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
     documents = [{"id": "xss-doc", "text": f"Page text {PAYLOAD}", "reason": "c4:javascript"},
                  {"id": "fine-doc", "text": "A plain and useful paragraph about rivers.", "url": "javascript:alert(1)"}]  # fmt: skip
     import_file(database_url, write_jsonl(directory / "docs.jsonl", documents), batch="audit")
+    long_reply = "".join(
+        f"Paragraph {index} of a very long answer, which goes on and on.\n\n" for index in range(150)
+    )
+    publish_pairs(database_url, [{"id": "markdown", "prompt": "Show me *code*", "response_a": MARKDOWN_PAYLOAD,
+                                  "response_b": long_reply, "margin": 0.0}], batch="md")  # fmt: skip
+    publish_pairs(database_url, pair_rows(3, prefix="u"), batch="undo")
+    publish_pairs(database_url, pair_rows(2, prefix="e"), batch="edit")
     close_engine(database_url)
     port = free_port()
     server = subprocess.Popen(
@@ -98,13 +115,17 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-def log_in(browser: Browser, live: LiveService, name: str, target: str) -> Page:
-    page = browser.new_context(accept_downloads=True).new_page()
+def log_in(browser: Browser, live: LiveService, name: str, target: str, **context: Any) -> Page:
+    """Log in through the form on the way to `target`; on the labeling page, press N to get the first task
+    (reserving one is a POST, never the GET that shows the page)."""
+    page = browser.new_context(accept_downloads=True, **context).new_page()
     page.goto(f"{live.base_url}{target}")
     assert "/login" in page.url  # no token yet: sent to the login page
     page.fill("#token", live.tokens[name])
     with page.expect_navigation():
         page.keyboard.press("Enter")
+    if page.locator("#next-form").count():
+        press(page, "n")
     return page
 
 
@@ -199,7 +220,7 @@ def test_scripted_annotators_and_refusals_over_http(live: LiveService) -> None:
         ).headers["x-export-report"]
     )  # fmt: skip
     assert report["disagreements"] == 4 and report["pairs_written"] == 0  # alpha is the shorter reply
-    assert httpx.get(f"{live.base_url}/api/tasks/next").status_code == 401
+    assert httpx.post(f"{live.base_url}/api/tasks/next").status_code == 401
     assert (
         httpx.get(f"{live.base_url}/admin", follow_redirects=False).headers["location"].startswith("/login")
     )
@@ -212,15 +233,125 @@ def test_scripted_annotators_and_refusals_over_http(live: LiveService) -> None:
     assert httpx.get(f"{live.base_url}/api/stats", headers=others).status_code == 403
 
 
+def test_markdown_is_rendered_and_stays_inert_and_the_action_bar_stays_in_view(
+    live: LiveService, browser: Browser
+) -> None:
+    page = log_in(browser, live, "dee", "/label?batch=md", viewport={"width": 1280, "height": 800})
+    left_is_markdown = "print(" in page.inner_text("#response-left")
+    side = "#response-left" if left_is_markdown else "#response-right"
+    code = page.locator(f"{side} pre code")
+    assert code.count() == 1 and code.inner_text().strip() == "print('hello')"
+    assert "monospace" in code.evaluate("element => getComputedStyle(element).fontFamily")
+    assert page.locator(f"{side} strong").inner_text() == "bold"
+    assert (
+        page.locator(f"{side} a[href='https://example.com/']").get_attribute("rel")
+        == "noopener noreferrer nofollow"
+    )
+    for selector in ("script", "img", "[onerror]", "a[href^='javascript' i]", "[style]"):
+        assert page.locator(f".responses {selector}").count() == 0, selector
+    text = page.inner_text(side)
+    assert "<script>window.__pwned = 3</script>" in text  # shown, as text
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    for link in page.locator(f"{side} a").all():  # clicking every link runs nothing either
+        if (link.get_attribute("href") or "").startswith("https://"):
+            continue
+        link.click()
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    # A ~150-paragraph reply: the page is several screens long, and the answer buttons are on screen at the
+    # top, in the middle and at the bottom of it.
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height > 3 * 800
+    for position in (0, height // 2, height):
+        page.evaluate(f"window.scrollTo(0, {position})")
+        box = page.locator("#label-form button[data-key='1']").bounding_box()
+        assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 800, (position, box)
+
+
+def test_the_task_page_fits_a_360_px_screen(live: LiveService, browser: Browser) -> None:
+    page = log_in(browser, live, "dee", "/label?batch=md", viewport={"width": 360, "height": 740})
+    assert page.locator("#response-left").count() == 1  # dee's reserved task, from the test above
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling
+    overflowing = page.evaluate(
+        """() => Array.from(document.querySelectorAll("header *, main *")).filter(element => {
+            const box = element.getBoundingClientRect();
+            const clipped = element.scrollWidth > element.clientWidth + 1
+                && getComputedStyle(element).overflowX === "hidden";
+            return box.width > 0 && (box.right > window.innerWidth + 0.5 || box.left < -0.5 || clipped);
+        }).map(element => element.tagName + "#" + element.id + "." + element.className)"""
+    )
+    assert overflowing == []
+    box = page.locator("#label-form button[data-key='4']").bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 740  # the buttons are on the first screen
+    # Nothing text-bearing is cut: each button shows its whole label.
+    assert page.evaluate(
+        "Array.from(document.querySelectorAll('#label-form button')).every(b => b.scrollWidth <= b.clientWidth + 1)"
+    )
+
+
+def labels_of(live: LiveService, name: str) -> list[dict[str, Any]]:
+    response = httpx.get(
+        f"{live.base_url}/api/labels", headers={"Authorization": f"Bearer {live.tokens[name]}"}
+    )
+    return response.json()
+
+
+def test_undo_by_key_and_by_button(live: LiveService, browser: Browser) -> None:
+    page = log_in(browser, live, "eve", "/label?batch=undo")
+    first_item = page.inner_text(".task-meta code >> nth=1")
+    press(page, "1")
+    assert page.locator("#saved-notice").count() == 1 and len(labels_of(live, "eve")) == 1
+    press(page, "u")  # U: undo
+    assert page.locator("#undone-notice").count() == 1
+    assert page.inner_text(".task-meta code >> nth=1") == first_item  # the same task is back
+    assert labels_of(live, "eve") == []
+    press(page, "2")
+    with page.expect_navigation():
+        page.click("#undo-button")  # the button does the same
+    assert page.inner_text(".task-meta code >> nth=1") == first_item and labels_of(live, "eve") == []
+    press(page, "3")
+    (label,) = labels_of(live, "eve")
+    assert label["item_id"] == first_item and label["choice"] == "tie"
+    history = httpx.get(
+        f"{live.base_url}/api/labels/{label['id']}/history",
+        headers={"Authorization": f"Bearer {live.tokens['eve']}"},
+    ).json()
+    assert [change["new_choice"] for change in history][1::2] == [None, None]  # both undos are recorded
+    assert [change["new_choice"] for change in history][-1] == "tie" and len(history) == 5
+
+
+def test_edit_a_past_label_from_my_labels(live: LiveService, browser: Browser) -> None:
+    page = log_in(browser, live, "fay", "/label?batch=edit")
+    left, right = page.inner_text("#response-left .content"), page.inner_text("#response-right .content")
+    prompt = page.inner_text(".conversation")
+    press(page, "1")
+    page.goto(f"{live.base_url}/my-labels")
+    assert page.locator("#my-labels tbody tr").count() == 1
+    with page.expect_navigation():
+        page.click("#my-labels .edit-link")
+    assert page.inner_text(".conversation") == prompt  # the prompt and both replies, as they were shown
+    assert page.inner_text("#response-left .content") == left
+    assert page.inner_text("#response-right .content") == right
+    assert page.inner_text("#current-answer") == "left"
+    with page.expect_navigation():
+        page.click("#edit-form button[value='tie']")
+    assert page.inner_text("#current-answer") == "tie"
+    assert page.locator("#label-history tbody tr").count() == 2
+    (label,) = labels_of(live, "fay")
+    assert label["choice"] == "tie"
+    with page.expect_navigation():
+        page.click("#edit-form button[value='right']")
+    (label,) = labels_of(live, "fay")
+    assert label["shown_as"] == "right" and page.locator("#label-history tbody tr").count() == 3
+
+
 def test_screenshots(live: LiveService, browser: Browser, tmp_path: Path) -> None:
     from PIL import Image
 
     publish_pairs(live.database_url, pair_rows(1, prefix="shot"), batch="shots")
-    labeling, admin = take_screenshots(
-        live.base_url, live.tokens["cy"], live.tokens["boss"], tmp_path, browser=browser
-    )
-    for path in (labeling, admin):
+    shots = take_screenshots(live.base_url, live.tokens["cy"], live.tokens["boss"], tmp_path, browser=browser)
+    for path in shots:
         image = Image.open(path).convert("L")
-        assert image.size[0] == 1400 and image.size[1] >= 900
+        assert image.size[0] == (360 if path.name == "labeling-page-360.png" else 1400), path.name
+        assert image.size[1] >= (780 if path.name == "labeling-page-360.png" else 900)
         low, high = image.getextrema()
         assert high - low > 100  # text on a background, not a blank page

@@ -6,7 +6,11 @@ one task, publishes the counts table and returns the task's `StageOutcome` (the 
 `manifest`). Raw files given to any flow after ingest are ingested first (its `ingest` parameter), and a stage
 that keeps none of a non-empty input fails the flow unless `allow_empty`.
 
-    prefect deployment run 'dedup/dedup' --param input='["runs/demo/cleaned"]' --param output=runs/demo/deduped
+    prefect deployment run 'dedup/dedup' --param input='["/srv/lmforge/curated/latest/cleaned"]' \\
+        --param output=/srv/lmforge/curated/latest/deduped
+
+Through a deployment (prefect.yaml), a flow run starts in the worker's LMFORGE_HOME checkout: give absolute paths;
+a relative one resolves against that checkout.
 """
 
 from __future__ import annotations

@@ -4,8 +4,11 @@ Like the data-stage flows, `config` is the recipe's own pydantic model, so the P
 `--param` values are validated. Each flow runs the one `run_training` task: fingerprint skip, automatic resume
 from the recipe's checkpoints, a fresh process per recipe.
 
-    prefect deployment run 'pretrain/pretrain' --param input='["runs/demo/tokens"]' \\
-        --param output=runs/demo/checkpoints/base --param config='{"max_steps": 200}'
+    prefect deployment run 'pretrain/pretrain' --param input='["/srv/lmforge/runs/demo/tokens"]' \\
+        --param output=/srv/lmforge/runs/demo/checkpoints/base --param config='{"max_steps": 200}'
+
+Through a deployment (prefect.yaml), a flow run starts in the worker's LMFORGE_HOME checkout: give absolute paths;
+a relative one resolves against that checkout.
 """
 
 from __future__ import annotations

@@ -26,6 +26,9 @@ METRICS_FILE = "metrics.json"
 CHECKPOINTS_DIR = "checkpoints"
 EVALUATIONS_DIR = "evaluations"
 FEEDBACK_SUMMARY_FILE = "feedback_summary.json"  # written by flows/feedback.py into its run directory
+# `stages.registry.DATA_STAGES`'s order (a test keeps them in step), spelt out here because importing the registry
+# imports every stage's code and doubles `lmforge report`'s start-up.
+PIPELINE_STAGES = ("ingest", "clean", "dedup", "label", "tokenize")
 
 
 @dataclass(frozen=True)
@@ -120,14 +123,16 @@ def _feedback_rounds(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def _datasets(run_dir: Path, summary: RunSummary | None) -> list[DatasetReport]:
-    """The run's datasets in pipeline order (the summary's steps), then any other dataset directory found."""
+    """The run's datasets (the summary's steps, then any other dataset directory found), in pipeline order."""
     paths: list[Path] = []
     if summary is not None:
         paths.extend(Path(step.output) for step in summary.steps)
+    listed = len(paths)
     paths.extend(sorted(manifest.parent for manifest in run_dir.glob(f"*/{MANIFEST_NAME}")))
     seen: set[Path] = set()
     datasets = []
-    for path in paths:
+    in_summary = 0
+    for index, path in enumerate(paths):
         resolved = path.resolve()
         if resolved in seen or not (resolved / MANIFEST_NAME).is_file():
             continue
@@ -135,7 +140,44 @@ def _datasets(run_dir: Path, summary: RunSummary | None) -> list[DatasetReport]:
         manifest = read_manifest(resolved)
         if manifest is not None:
             datasets.append(DatasetReport(name=resolved.name, path=resolved, manifest=manifest))
-    return datasets
+            in_summary += index < listed
+    return in_pipeline_order(datasets, in_summary)
+
+
+def in_pipeline_order(datasets: list[DatasetReport], in_summary: int = 0) -> list[DatasetReport]:
+    """Upstream before downstream, whatever the directory names: a dataset comes after every dataset it read
+    (its manifest's inputs carry their manifests' fingerprints). Among datasets free to go next: the first
+    `in_summary` (the run summary's steps, already in the order they ran) in their order, then the others by
+    the stage's place in the pipeline (ingest, clean, dedup, label, tokenize) and the order given (directory
+    names). A curate output has no summary and its folders sort `cleaned, deduped, ingested, labeled` by name,
+    which is why the order cannot come from names."""
+    stage_rank = {stage: index for index, stage in enumerate(PIPELINE_STAGES)}
+    position = {id(dataset): index for index, dataset in enumerate(datasets)}
+    producer = {dataset.manifest.fingerprint: dataset for dataset in datasets}
+    upstream = {
+        id(dataset): {
+            id(producer[entry.fingerprint])
+            for entry in dataset.manifest.inputs
+            if entry.fingerprint in producer and producer[entry.fingerprint] is not dataset
+        }
+        for dataset in datasets
+    }
+
+    def key(dataset: DatasetReport) -> tuple[int, int, int]:
+        index = position[id(dataset)]
+        return min(index, in_summary), stage_rank.get(dataset.manifest.stage, len(stage_rank)), index
+
+    ordered: list[DatasetReport] = []
+    placed: set[int] = set()
+    remaining = sorted(datasets, key=key)
+    while remaining:
+        # A cycle cannot come from real manifests (a fingerprint covers the inputs); if one did, take the
+        # first remaining dataset rather than loop forever.
+        ready = next((d for d in remaining if upstream[id(d)] <= placed), remaining[0])
+        ordered.append(ready)
+        placed.add(id(ready))
+        remaining.remove(ready)
+    return ordered
 
 
 def sample_labeled(path: Path, limit: int = SAMPLE_ROWS) -> LabeledSample:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import re
 import shutil
@@ -200,3 +201,59 @@ def test_report_renders_in_headless_chromium(pipeline_run: Path, report: str, tm
     assert high - low > 100  # text and charts, not a blank page
     histogram = image.histogram()
     assert max(histogram) < 0.95 * sum(histogram)  # no single shade covers the page
+
+
+@pytest.fixture(scope="module")
+def curated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real curate output (as `lmforge curate` leaves it: marked a curation directory), no run summary. Its
+    folders sort `cleaned, deduped, ingested, labeled` by name, unlike the pipeline's order."""
+    from stages.core.output_safety import OutputOwner, claim_output_directory
+    from stages.curation import curate
+    from stages.demo.corpus import generate_demo_corpus
+
+    root = tmp_path_factory.mktemp("curate-report")
+    corpus = root / "corpus"
+    generate_demo_corpus(corpus, 60, seed=5)
+    output = claim_output_directory(root / "curated", OutputOwner("curation", "curate"), [corpus])
+    curate([corpus], output, executor="local")
+    return output
+
+
+def test_the_report_registry_order_is_the_pipelines() -> None:
+    from dashboards.report.collect import PIPELINE_STAGES
+    from stages.registry import DATA_STAGES
+
+    assert tuple(DATA_STAGES) == PIPELINE_STAGES  # the report's ranking of stages
+
+
+def test_a_curate_outputs_funnel_is_in_pipeline_order(curated: Path) -> None:
+    page = report_command(curated).read_text(encoding="utf-8")
+    funnel = [row for row in _table_rows(_section(page, "funnel")) if len(row) == 5]
+    assert [row[0] for row in funnel] == ["ingest", "clean", "dedup", "label"]
+    for upstream, downstream in itertools.pairwise(funnel):
+        assert upstream[2] == downstream[1]  # rows out of one stage are rows into the next
+    drops = _section(page, "funnel").split("Drops by reason", 1)[1].split("Lines removed", 1)[0]
+    drop_stages = [row[0] for row in _table_rows(drops)]
+    assert drop_stages and drop_stages == sorted(drop_stages, key=["ingest", "clean", "dedup", "label"].index)
+
+
+def test_report_writes_into_a_curation_but_never_into_a_dataset_it_made(curated: Path) -> None:
+    """report.html in the curation directory changes no dataset, so a rerun skips every stage; a dataset of it
+    (what a later stage reads as input) is refused, as is `--output` inside one, and stays byte for byte."""
+    from stages.core.output_safety import OutputRefusedError
+    from stages.curation import curate
+
+    before = {name: read_manifest(curated / name).created_at for name in ("ingested", "cleaned", "labeled")}
+    labeled = curated / "labeled"
+    files = {path: path.read_bytes() for path in labeled.rglob("*") if path.is_file()}
+    with pytest.raises(OutputRefusedError, match="not a run or curation directory"):
+        report_command(labeled)
+    with pytest.raises(OutputRefusedError, match="inside the lmforge dataset"):
+        report_command(curated, labeled / REPORT_FILE)
+    assert {path: path.read_bytes() for path in labeled.rglob("*") if path.is_file()} == files
+    assert report_command(curated) == curated / REPORT_FILE
+    again = curate([curated.parent / "corpus"], curated, executor="local")
+    assert {
+        name: again[stage].created_at
+        for stage, name in (("ingest", "ingested"), ("clean", "cleaned"), ("label", "labeled"))
+    } == before

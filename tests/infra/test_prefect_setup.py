@@ -95,6 +95,7 @@ def prefect_server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         PREFECT_UI_ENABLED="false",
         PREFECT_WORKER_QUERY_SECONDS="1",
         PREFECT=PREFECT,
+        LMFORGE_DATA_ROOT=str(tmp_path / "data"),
     )
     with (tmp_path / "server.log").open("wb") as log:
         server = subprocess.Popen(

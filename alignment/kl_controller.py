@@ -7,6 +7,11 @@ The adaptive rule: after each batch of `n` episodes whose mean KL to the referen
 
 so β grows while the policy drifts further than the target and shrinks while it stays closer, by at most 20% of
 `n / horizon` per update: a proportional controller, clipped so one noisy batch cannot swing it.
+
+`n / horizon` is Ziegler et al.'s gain K_β = 0.1 per update; PPO's default horizon (320 episodes with 32 replies
+per step) gives exactly that, so β can move 2% per step, ×7 over 100 steps, enough to track the target. The
+horizon of 10 000 episodes once copied from TRL's old PPO (which stepped on 256 replies) gave 0.0032 per step:
+β moved under ±7% in 100 steps and the KL went wherever the policy took it.
 """
 
 from __future__ import annotations

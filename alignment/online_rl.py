@@ -10,14 +10,21 @@ One run:
    have no split, the first `eval_prompts` in seeded order). Evaluation prompts are always removed from
    training. TRL gets them as a conversational dataset (`{"prompt": [messages]}`), so the chat template
    renders them.
-2. **Reward**: the reward model through `RewardModelFunction` (text-level, as `lmforge stage reward` scored).
+2. **Reward**: the reward model through `RewardModelFunction` (text-level, as `lmforge stage reward` scored),
+   minus `missing_stop_penalty` spreads for a reply cut off at `max_completion_length` (the "EOS trick").
+   Training samples exactly what TRL scores: the checkpoint's own `generation_config.json` settings
+   (repetition penalty, top-k/p, min-p, n-gram blocking, …) are set aside while it trains
+   (`alignment.models.sampling_exactly`) and saved back with the policy; dropout is off, attention dropout
+   included (`alignment.ppo_engines.disable_dropout`).
 3. **Guard** (with `guard.heldout_model`): `RewardHackingGuardCallback` evaluates every `eval_every` steps and
    stops training when the proxy and held-out rewards diverge; after such a stop the held-out peak's weights
    are saved (`restore_heldout_peak`).
 4. **Before/after** on the evaluation prompts, one sampled reply each at the training temperature and a fixed
    seed: the mean reward of the starting policy and of the saved one (and the held-out reward model's), the
-   reply length, and the KL of the saved policy to the starting one (`alignment.evaluate.sequence_kl`).
-   The "after" side loads the saved checkpoint, so it also proves the checkpoint loads.
+   reply length, and the KL of the saved policy to the starting one at the sampling temperature
+   (`alignment.evaluate.sequence_kl`, the quantity PPO reports). The seed is not the guard's, so a restored
+   held-out peak is scored on replies that played no part in picking it. The "after" side loads the saved
+   checkpoint, so it also proves the checkpoint loads.
 
 Output: HF checkpoint + tokenizer + `metrics.json` (the before/after figures, TRL's log history, the guard's
 summary). `num_workers > 1` runs the same worker function on Ray Train workers (gloo on CPU), each a rank of
@@ -47,6 +54,7 @@ from alignment.reward_guard import RewardHackingGuardConfig, describe_guard
 from stages.core.config_loading import StrictConfig
 
 Message = dict[str, str]
+REPORT_SEED_OFFSET = 7_919  # before/after replies: a sampling stream apart from the guard's
 
 
 class OnlineRLConfig(StrictConfig):
@@ -68,7 +76,7 @@ class OnlineRLConfig(StrictConfig):
     epsilon: float = Field(default=0.2, gt=0)  # clipping of the probability ratio
     epochs: float = Field(default=1.0, gt=0)  # over the training prompts; `max_steps` overrides
     max_steps: int | None = Field(default=100, ge=1)
-    learning_rate: float = Field(default=5e-4, gt=0)
+    learning_rate: float = Field(default=1e-6, gt=0)  # TRL's GRPO/RLOO default (tiny models want more)
     weight_decay: float = Field(default=0.0, ge=0)
     warmup_ratio: float = Field(default=0.0, ge=0, lt=1)
     batch_size: int = Field(default=16, ge=1)  # completions (not prompts) per device per step
@@ -80,6 +88,7 @@ class OnlineRLConfig(StrictConfig):
     use_gpu: bool = False  # a GPU per Ray Train worker (NCCL); one process uses the GPU whenever there is one
     reward_max_length: int = Field(default=256, ge=8)  # tokens the reward models read (cut from the left)
     reward_batch_size: int = Field(default=32, ge=1)
+    missing_stop_penalty: float | None = Field(default=1.0, ge=0)  # spreads off a truncated reply; None: off
     eval_every: int = Field(default=5, ge=1)  # steps between the guard's evaluations
     eval_batch_size: int = Field(default=32, ge=1)  # prompts per generate call when evaluating
     guard: RewardHackingGuardConfig = Field(default_factory=RewardHackingGuardConfig)
@@ -177,7 +186,8 @@ class PolicyMeasurement:
 def measure_policy(
     model: Any, tokenizer: Any, prompts: list[list[Message]], scorers: list[Any], config: OnlineRLConfig
 ) -> PolicyMeasurement:
-    """One seeded reply per evaluation prompt, scored by the proxy (and the held-out model if given)."""
+    """One seeded reply per evaluation prompt, scored by the proxy (and the held-out model if given); the seed
+    is the guard's plus `REPORT_SEED_OFFSET`, so these replies never took part in a guard decision."""
     from alignment.evaluate import generate_replies
 
     replies = generate_replies(
@@ -188,7 +198,7 @@ def measure_policy(
         temperature=config.temperature,
         top_k=config.top_k,
         batch_size=config.eval_batch_size,
-        seed=config.seed,
+        seed=config.seed + REPORT_SEED_OFFSET,
     )
     scores = [scorer.score(replies.prompts, replies.texts) for scorer in scorers]
     return PolicyMeasurement(replies, scores[0], scores[1] if len(scores) > 1 else None)
@@ -277,8 +287,10 @@ def run_online_worker(
     import torch
 
     from alignment.demo_preferences import load_policy
-    from alignment.evaluate import sequence_kl
+    from alignment.evaluate import sequence_kl, stop_token_ids
     from alignment.guard_callback import is_main_process
+    from alignment.models import sampling_exactly
+    from alignment.ppo_engines import disable_dropout
     from alignment.reward_function import RewardModelFunction
     from alignment.reward_scoring import RewardModelScorer
     from alignment.training_log import log_forwarding_callback
@@ -298,29 +310,35 @@ def run_online_worker(
     if guarded:
         scorers.append(RewardModelScorer(config.guard.heldout_model, device=device, **scorer_options))
     policy, tokenizer = load_policy(config.model)
+    disable_dropout(policy)
     policy.to(device)
+    stops = stop_token_ids(tokenizer)
     main = is_main_process()
     before = measure_policy(policy, tokenizer, prompts.eval, scorers, config) if main else None
     callback = build_guard_callback(config, tokenizer, prompts.eval, *scorers) if guarded else None
     arguments = algorithm.arguments(config, online_trainer_arguments(config, output))
     datasets.disable_progress_bars()
-    trainer = algorithm.trainer_class()(
-        model=policy,
-        reward_funcs=RewardModelFunction(scorer=proxy),
-        args=arguments,
-        train_dataset=datasets.Dataset.from_list([{"prompt": prompt} for prompt in prompts.train]),
-        processing_class=tokenizer,
-        callbacks=[callback] if callback is not None else None,
+    reward = RewardModelFunction(
+        scorer=proxy, stop_token_ids=stops, missing_stop_penalty=config.missing_stop_penalty
     )
-    published = TrainingMetrics(algorithm.name, run_name(output), enabled=main)
-    trainer.add_callback(
-        log_forwarding_callback(TrainerLogPublisher(published, then=reward_publisher(published)))
-    )
-    training_started = time.perf_counter()
-    try:
-        trainer.train()
-    finally:
-        published.close()
+    with sampling_exactly(policy, eos_token_id=stops, pad_token_id=tokenizer.pad_token_id):
+        trainer = algorithm.trainer_class()(
+            model=policy,
+            reward_funcs=reward,
+            args=arguments,
+            train_dataset=datasets.Dataset.from_list([{"prompt": prompt} for prompt in prompts.train]),
+            processing_class=tokenizer,
+            callbacks=[callback] if callback is not None else None,
+        )
+        published = TrainingMetrics(algorithm.name, run_name(output), enabled=main)
+        trainer.add_callback(
+            log_forwarding_callback(TrainerLogPublisher(published, then=reward_publisher(published)))
+        )
+        training_started = time.perf_counter()
+        try:
+            trainer.train()
+        finally:
+            published.close()
     train_seconds = time.perf_counter() - training_started
     restored_step = None
     if callback is not None and callback.stopped_at_step is not None and callback.peak_weights is not None:
@@ -337,7 +355,13 @@ def run_online_worker(
     reference.to(device)
     after = measure_policy(trained, tokenizer, prompts.eval, scorers, config)
     kl = sequence_kl(
-        trained, reference, tokenizer, after.replies.prompts, after.replies.token_ids, config.eval_batch_size
+        trained,
+        reference,
+        tokenizer,
+        after.replies.prompts,
+        after.replies.token_ids,
+        config.eval_batch_size,
+        config.temperature,
     )
     history = logged_history(trainer.state.log_history)
     rewards = [record["reward"] for record in history if "reward" in record]
@@ -364,6 +388,9 @@ def run_online_worker(
         "reward_model": config.reward_model,
         "beta": config.beta,
         "num_generations": config.num_generations,
+        "missing_stop_penalty": config.missing_stop_penalty,
+        "reward_spread": reward.spread,
+        "eval_seed": config.seed + REPORT_SEED_OFFSET,
         "guard": callback.summary() if callback is not None else None,
         "history": history,
     }

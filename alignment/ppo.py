@@ -8,11 +8,17 @@ reference (the SFT checkpoint again) and the frozen reward model. One PPO step:
 1. **Rollout** (`alignment.ppo_rollout`): `rollout_batch_size` prompts (over all workers; each worker takes its
    share) get one sampled reply each; the actor's and reference's log-probabilities, the critic's values and
    the reward model's scores are computed for every response token.
-2. **Rewards**: the score of the whole reply (minus `missing_stop_penalty` when it never ended its turn, clipped
-   to ±`reward_clip`) on its last token, and −β·KL(π‖π_ref) on every token; optionally whitened.
+2. **Rewards**: the score of the whole reply on its last token, and −β·KL(π‖π_ref) on every token; optionally
+   whitened. With `normalize_rewards` (the default) the score is first put in units of the reward model's
+   spread on the SFT policy's replies (mean 0, std 1 on the first evaluation's samples, as lm-human-preferences
+   normalises its reward model), so `value_clip_range`, `missing_stop_penalty` and β mean the same for every
+   reward model. A reply that never ended its turn (it hit `max_completion_length`) loses
+   `missing_stop_penalty` (TRL's and OpenRLHF's "EOS trick": the reward model sees a closed turn either way),
+   then the score is clipped to ±`reward_clip`.
 3. **GAE** (γ = `gamma`, λ = `lam`) gives advantages (whitened over the batch) and returns.
 4. **Update**: `ppo_epochs` passes over the batch in shuffled minibatches of `mini_batch_size` (over all
-   workers): the clipped policy loss steps the actor, the clipped value loss steps the critic.
+   workers): the clipped policy loss steps the actor, the clipped value loss steps the critic. Both losses are
+   means over every token of the minibatch, on all workers and micro batches alike.
 5. **KL control**: β moves towards `target_kl` (mean KL per reply) with Ziegler et al.'s adaptive controller
    (`alignment.kl_controller`), or stays `kl_coef` with `target_kl: null`.
 
@@ -23,8 +29,10 @@ policy loss, approx-KL, reply length, and its seconds split into generation / sc
 seeded sample per evaluation prompt (`eval_path`, else the held-out prompts of the inputs) is scored by the
 proxy reward model and, with `guard.heldout_model`, by the held-out one; both feed `RewardHackingGuard`. With
 `action: stop` a firing guard ends training and the policy of the held-out peak evaluation is the one saved
-(`restore_heldout_peak`); with `warn` it is only recorded. `metrics.json` holds the evaluations (reward before
-and after), the guard's summary, the final step's numbers and the per-step `history`.
+(`restore_heldout_peak`), and its scores are reported re-measured on freshly sampled replies (as is the SFT
+policy's it is compared with), not the evaluation that selected it; with `warn` it is only recorded.
+`metrics.json` holds the evaluations (reward before and after), the guard's summary, the final step's numbers
+and the per-step `history`.
 
 **Workers.** One process, or `num_workers` Ray Train workers (gloo on the CPU) forming one data-parallel
 DeepSpeed group: each generates and scores its share of the prompts and of each minibatch, and the engines
@@ -100,14 +108,15 @@ class PPOConfig(StrictConfig):
     value_clip_range: float = Field(default=0.2, gt=0)
     kl_coef: float = Field(default=0.05, ge=0)  # initial β
     target_kl: float | None = Field(default=6.0, gt=0)  # mean KL per reply (nats); None: fixed β
-    kl_horizon: int = Field(default=10_000, ge=1)  # episodes (replies)
+    kl_horizon: int = Field(default=320, ge=1)  # episodes (replies): β's gain per step is batch / horizon
     kl_estimator: Literal["k1", "k3"] = "k1"
     whiten_rewards: bool = False
     whiten_advantages: bool = True
     reward_clip: float | None = Field(default=None, gt=0)
+    normalize_rewards: bool = True  # scores in spreads of the reward model on the SFT policy's replies
     missing_stop_penalty: float | None = Field(
-        default=None, ge=0
-    )  # subtracted from unfinished replies' scores
+        default=1.0, ge=0
+    )  # subtracted from unfinished replies' (normalised) scores; None: off
     reward_max_length: int = Field(default=256, ge=8)  # tokens the reward models read (cut from the left)
     zero_stage: Literal[0, 1, 2, 3] = 2
     offload_optimizer: bool = False
@@ -175,6 +184,8 @@ class PPOState:
     guard_observations: list[tuple[int, list[float], list[float]]] = field(default_factory=list)
     peak_saved_step: int | None = None
     guard_message: str | None = None
+    reward_normalizer: tuple[float, float] | None = None  # (mean, std) of the proxy on the SFT policy
+    rescored_peaks: list[dict[str, float]] = field(default_factory=list)  # held-out peaks on fresh replies
 
 
 def load_prompt_sets(config: PPOConfig, inputs: list[Path], world_size: int) -> PromptSets:
@@ -316,8 +327,14 @@ class Advantages:
     returns: Any
 
 
-def compute_advantages(config: PPOConfig, experience: Any, kl_coef: float) -> Advantages:
-    """Steps 2 and 3 of the module docstring."""
+def compute_advantages(
+    config: PPOConfig,
+    experience: Any,
+    kl_coef: float,
+    normalizer: tuple[float, float] | None = None,
+) -> Advantages:
+    """Steps 2 and 3 of the module docstring; `normalizer` is (mean, std) of the reward model's scores on the SFT
+    policy's replies (used with `normalize_rewards`)."""
     from alignment.ppo_losses import (
         generalized_advantage_estimation,
         kl_per_token,
@@ -327,6 +344,8 @@ def compute_advantages(config: PPOConfig, experience: Any, kl_coef: float) -> Ad
 
     mask = experience.generation.response_mask
     scores = experience.scores.clone()
+    if config.normalize_rewards and normalizer is not None:
+        scores = (scores - normalizer[0]) / normalizer[1]
     if config.missing_stop_penalty is not None:
         scores[~experience.generation.stopped] -= config.missing_stop_penalty
     if config.reward_clip is not None:
@@ -359,13 +378,19 @@ def ppo_update(config: PPOConfig, state: PPOState, experience: Any, targets: Adv
 
     actor, critic, device = state.engines.actor, state.engines.critic, state.engines.device
     generation = experience.generation
-    rows_here, _, micro = config.per_worker(state.world_size)
+    rows_here, mini, micro = config.per_worker(state.world_size)
     totals: dict[str, Any] = {}
     updates = 0
     for epoch in range(config.ppo_epochs):
         seed = step_seed(config.seed, state.step, epoch, state.rank)
         order = np.random.default_rng(seed).permutation(rows_here)
+        # Every token of a minibatch weighs alike (`ppo_losses.token_mean`): its tokens on all workers, over
+        # the backward passes DeepSpeed averages (micro batches per minibatch × workers).
+        lengths = generation.response_mask.sum(1).numpy()[order]
+        minibatch_tokens = summed_over_ranks(lengths.reshape(-1, mini).sum(1), state.world_size)
+        token_counts = minibatch_tokens / ((mini // micro) * state.world_size)
         for start in range(0, rows_here, micro):  # micro batches; the engines step at minibatch boundaries
+            token_count = float(token_counts[start // mini])
             indices = torch.from_numpy(order[start : start + micro])
             rows = generation.rows(indices).to(device)
             old_log_probs, advantages, old_values, returns, mask = (
@@ -380,7 +405,12 @@ def ppo_update(config: PPOConfig, state: PPOState, experience: Any, targets: Adv
             )
             logits = response_logits(actor, rows, config.temperature)
             policy = clipped_policy_loss(
-                token_log_probs(logits, rows.responses), old_log_probs, advantages, mask, config.clip_range
+                token_log_probs(logits, rows.responses),
+                old_log_probs,
+                advantages,
+                mask,
+                config.clip_range,
+                token_count,
             )
             actor.backward(policy.loss)
             actor.step()
@@ -388,7 +418,7 @@ def ppo_update(config: PPOConfig, state: PPOState, experience: Any, targets: Adv
                 entropy = masked_mean(entropy_from_logits(logits.detach()), mask)
             del logits
             value = clipped_value_loss(
-                response_values(critic, rows), old_values, returns, mask, config.value_clip_range
+                response_values(critic, rows), old_values, returns, mask, config.value_clip_range, token_count
             )
             critic.backward(value.loss)
             critic.step()
@@ -418,6 +448,17 @@ def all_gathered(values: Any, world_size: int) -> np.ndarray:
     parts = [torch.empty_like(tensor) for _ in range(world_size)]
     dist.all_gather(parts, tensor)
     return torch.cat(parts).numpy()
+
+
+def summed_over_ranks(values: Any, world_size: int) -> np.ndarray:
+    """An equal-length float vector summed element-wise over the ranks."""
+    import torch
+    import torch.distributed as dist
+
+    tensor = torch.as_tensor(np.asarray(values, dtype=np.float64))
+    if world_size > 1:
+        dist.all_reduce(tensor)
+    return tensor.numpy()
 
 
 def mean_over_ranks(values: dict[str, float], world_size: int) -> dict[str, float]:
@@ -457,7 +498,7 @@ def ppo_step(state: PPOState) -> dict[str, float]:
         device=engines.device,
     )
     kl_coef = state.kl.value
-    targets = compute_advantages(config, experience, kl_coef)
+    targets = compute_advantages(config, experience, kl_coef, state.reward_normalizer)
     scored = time.perf_counter()
     learning_rate = float(engines.actor.get_lr()[0])
     update = ppo_update(config, state, experience, targets)
@@ -478,6 +519,7 @@ def ppo_step(state: PPOState) -> dict[str, float]:
         "step": state.step + 1,
         "reward_mean": float(scores.mean()),
         "reward_std": float(scores.std()),
+        "score_mean": float(all_gathered(targets.scores.numpy(), state.world_size).mean()),
         "kl": float(sequence_kl.mean()),
         "kl_coef": kl_coef,
         "next_kl_coef": new_kl_coef,
@@ -498,9 +540,13 @@ def ppo_step(state: PPOState) -> dict[str, float]:
 # ------------------------------------------------------------------------------------------------ evaluation
 
 
-def evaluate(state: PPOState) -> dict[str, Any]:
+GUARD_SEED, FRESH_SEED = -1, -2  # sampling streams: the guard's evaluations, and re-scoring a kept peak
+
+
+def evaluate(state: PPOState, seed_stream: int = GUARD_SEED) -> dict[str, Any]:
     """One seeded sample per evaluation prompt (this worker's share), scored by the proxy (and held-out) reward
-    model, with its KL to the reference; the same seed at every evaluation, so they differ by the weights only."""
+    model, with its KL to the reference; the same seed at every evaluation, so they differ by the weights only.
+    `FRESH_SEED` draws other replies: a score no guard decision was taken on."""
     import torch
 
     from alignment.ppo_losses import token_log_probs
@@ -512,7 +558,7 @@ def evaluate(state: PPOState) -> dict[str, Any]:
     proxy, heldout, kl, lengths = [], [], [], []
     devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
     with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(step_seed(config.seed, -1, state.rank))
+        torch.manual_seed(step_seed(config.seed, seed_stream, state.rank))
         for part in chunks(len(prompts), config.forward_batch_size):
             batch = encode_prompts(engines.tokenizer, prompts[part], config.max_prompt_length)
             generation = generate(engines.actor, engines.tokenizer, batch, settings, engines.device)
@@ -552,6 +598,8 @@ def observe_evaluation(state: PPOState, record: dict[str, Any], output: Path) ->
     """Record an evaluation, feed the guard, keep the held-out peak's policy; True when training must stop."""
     proxy = record.pop("_proxy_scores")
     heldout = record.pop("_heldout_scores", None)
+    if state.reward_normalizer is None:  # the first evaluation: the SFT policy's own replies
+        state.reward_normalizer = (float(proxy.mean()), max(float(proxy.std()), 1e-6))
     state.evaluations.append(record)
     if state.guard is None or heldout is None:
         return False
@@ -561,6 +609,13 @@ def observe_evaluation(state: PPOState, record: dict[str, Any], output: Path) ->
     if keeping_peak and state.guard.peak_step == state.step:
         save_policy(state, output / HELDOUT_PEAK_DIR)
         state.peak_saved_step = state.step
+        # The peak is the maximum of noisy evaluations, so its own score is optimistic: a restored policy is
+        # reported with replies sampled afresh (the prompts are the same every time, so the selection rode on
+        # the sampled replies' noise, which fresh ones do not share).
+        rescored = evaluate(state, FRESH_SEED)
+        rescored.pop("_proxy_scores")
+        rescored.pop("_heldout_scores", None)
+        state.rescored_peaks.append(rescored)
     if verdict.fired:
         state.guard_message = verdict.message
         if state.rank == 0:
@@ -604,6 +659,8 @@ def save_checkpoint(state: PPOState, directory: Path) -> None:
         "kl_coef": state.kl.value,
         "guard_observations": state.guard_observations,
         "peak_saved_step": state.peak_saved_step,
+        "reward_normalizer": state.reward_normalizer,
+        "rescored_peaks": state.rescored_peaks,
     }
     state.engines.actor.save_checkpoint(str(directory / "actor"), tag=tag, client_state=progress)
     state.engines.critic.save_checkpoint(str(directory / "critic"), tag=tag)
@@ -621,6 +678,9 @@ def load_checkpoint(state: PPOState, directory: Path) -> None:
     state.evaluations = list(progress["evaluations"])
     state.kl.value = float(progress["kl_coef"])
     state.peak_saved_step = progress.get("peak_saved_step")
+    normalizer = progress.get("reward_normalizer")
+    state.reward_normalizer = (float(normalizer[0]), float(normalizer[1])) if normalizer else None
+    state.rescored_peaks = list(progress.get("rescored_peaks", []))
     state.guard_observations = [tuple(item) for item in progress.get("guard_observations", [])]
     if state.guard is not None:
         state.guard = RewardHackingGuard(state.config.guard)
@@ -706,6 +766,11 @@ def write_metrics(
     last = history[-1] if history else {}
     before = state.evaluations[0] if state.evaluations else {}
     after = next((e for e in reversed(state.evaluations) if e["step"] == policy_step), {})
+    selected_after = after
+    restored = stopped and policy_step != state.step
+    if restored:  # report the kept peak, and the SFT policy it is compared with, on fresh replies
+        rescored = {record["step"]: record for record in state.rescored_peaks}
+        before, after = rescored.get(0, before), rescored.get(policy_step, after)
     totals = {
         name: sum(record[f"{name}_seconds"] for record in history)
         for name in ("generation", "scoring", "training")
@@ -719,7 +784,11 @@ def write_metrics(
         "stop_reason": state.guard_message if stopped else None,
         "guard_message": state.guard_message,  # also when the guard only warned
         "policy_step": policy_step,
-        "restored_heldout_peak_step": policy_step if stopped and policy_step != state.step else None,
+        "restored_heldout_peak_step": policy_step if restored else None,
+        "eval_after_rescored": restored and after is not selected_after,
+        "eval_heldout_reward_at_selection": selected_after.get("eval_heldout_reward_mean")
+        if restored
+        else None,
         "eval_reward_before": before.get("eval_reward_mean"),
         "eval_reward_after": after.get("eval_reward_mean"),
         "eval_reward_gain": (
@@ -734,6 +803,8 @@ def write_metrics(
         "kl_recent_mean": float(np.mean([r["kl"] for r in tail])) if tail else None,
         "kl_coef": state.kl.value,
         "target_kl": config.target_kl,
+        "reward_normalizer": state.reward_normalizer,
+        "missing_stop_penalty": config.missing_stop_penalty,
         "entropy": last.get("entropy"),
         "policy_loss": last.get("policy_loss"),
         "value_loss": last.get("value_loss"),

@@ -7,7 +7,8 @@
   `offload_parameters`) like the trained ones; under ZeRO 0-2, which only partition optimizer state and
   gradients, they run at stage 0, as DeepSpeed-Chat does.
 
-Every model has dropout switched off: PPO's ratio π/π_old must be 1 for an unchanged policy.
+Every model has dropout switched off (`disable_dropout`, attention dropout included): PPO's ratio π/π_old must
+be 1 for an unchanged policy.
 """
 
 from __future__ import annotations
@@ -57,10 +58,33 @@ class PPOEngines:
         return self.actor.device
 
 
+DROPOUT_CONFIG_FIELDS = (
+    "attention_dropout",
+    "hidden_dropout",
+    "dropout",
+    "attn_pdrop",
+    "resid_pdrop",
+    "embd_pdrop",
+    "hidden_dropout_prob",
+    "attention_probs_dropout_prob",
+    "classifier_dropout",
+)
+
+
 def disable_dropout(model: torch.nn.Module) -> None:
+    """Every dropout off, the functional ones too: `nn.Dropout` modules, and the probabilities attention layers
+    read from their config at call time (Llama's `attention_dropout` is passed to the attention kernel in
+    training mode, which `nn.Dropout` hunting misses), on the modules and in the config a checkpoint saves."""
     for module in model.modules():
         if isinstance(module, torch.nn.Dropout):
             module.p = 0.0
+        for name in DROPOUT_CONFIG_FIELDS:
+            if isinstance(getattr(module, name, None), float):
+                setattr(module, name, 0.0)
+        config = getattr(module, "config", None)
+        for name in DROPOUT_CONFIG_FIELDS:
+            if isinstance(getattr(config, name, None), float):
+                setattr(config, name, 0.0)
 
 
 def trained_engine(model: torch.nn.Module, learning_rate: float, settings: EngineSettings) -> Any:

@@ -24,6 +24,18 @@ def masked_mean(values: torch.Tensor, mask: torch.Tensor, dim: int | None = None
     return (values * mask).sum(dim) / mask.sum(dim).clamp(min=1)
 
 
+def token_mean(values: torch.Tensor, mask: torch.Tensor, token_count: float | None) -> torch.Tensor:
+    """Σ over masked entries / `token_count` (the tokens of the whole minibatch, on every worker, divided by the
+    number of backward passes it is averaged over), or the masked mean of this batch when `token_count` is None.
+
+    A minibatch trained in micro-batches (and over workers) must weigh every token alike: averaging each
+    micro-batch's own mean would give a token of a short micro-batch more weight than one of a long one.
+    """
+    if token_count is None:
+        return masked_mean(values, mask)
+    return (values * mask.to(values.dtype)).sum() / max(float(token_count), 1e-8)
+
+
 def masked_variance(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Unbiased (Bessel-corrected) variance over the masked entries; 0 for fewer than two."""
     mean = masked_mean(values, mask)
@@ -118,13 +130,15 @@ def clipped_policy_loss(
     advantages: torch.Tensor,
     mask: torch.Tensor,
     clip_range: float,
+    token_count: float | None = None,
 ) -> PolicyLoss:
-    """PPO's clipped surrogate: mean over tokens of max(−A·r, −A·clip(r, 1−ε, 1+ε)), r = π/π_old."""
+    """PPO's clipped surrogate: mean over tokens of max(−A·r, −A·clip(r, 1−ε, 1+ε)), r = π/π_old (over
+    `token_count` tokens when given: `token_mean`)."""
     log_ratio = log_probs - old_log_probs
     ratio = torch.exp(log_ratio)
     unclipped = -advantages * ratio
     clipped = -advantages * torch.clamp(ratio, 1.0 - clip_range, 1.0 + clip_range)
-    loss = masked_mean(torch.maximum(unclipped, clipped), mask)
+    loss = token_mean(torch.maximum(unclipped, clipped), mask, token_count)
     with torch.no_grad():
         clip_fraction = masked_mean((clipped > unclipped).float(), mask)
         approx_kl = 0.5 * masked_mean(log_ratio**2, mask)
@@ -144,12 +158,14 @@ def clipped_value_loss(
     returns: torch.Tensor,
     mask: torch.Tensor,
     clip_range: float,
+    token_count: float | None = None,
 ) -> ValueLoss:
-    """½·mean over tokens of max((V − R)², (V_clip − R)²), V_clip = V_old + clip(V − V_old, −ε, ε)."""
+    """½·mean over tokens of max((V − R)², (V_clip − R)²), V_clip = V_old + clip(V − V_old, −ε, ε) (over
+    `token_count` tokens when given: `token_mean`)."""
     clipped_values = old_values + torch.clamp(values - old_values, -clip_range, clip_range)
     unclipped_error = (values - returns) ** 2
     clipped_error = (clipped_values - returns) ** 2
-    loss = 0.5 * masked_mean(torch.maximum(unclipped_error, clipped_error), mask)
+    loss = 0.5 * token_mean(torch.maximum(unclipped_error, clipped_error), mask, token_count)
     with torch.no_grad():
         clip_fraction = masked_mean((clipped_error > unclipped_error).float(), mask)
     return ValueLoss(loss, clip_fraction)

@@ -7,7 +7,9 @@ Layout of one batch (the same for every model that reads token ids, so each read
 
 Prompts are rendered with the policy's chat template (`add_generation_prompt`), cut from the left to
 `max_prompt_length` tokens and left-padded, so every response starts at column P. Generation is HF `generate`
-(KV cache, multinomial sampling at `temperature`, `top_k`, `top_p`), stopping a row at the chat template's
+(KV cache, multinomial sampling at `temperature`, `top_k`, `top_p`, and nothing else: the checkpoint's own
+`generation_config.json` settings are set aside, `alignment.models.sampling_exactly`, so the tokens come from
+the distribution scored below), stopping a row at the chat template's
 end-of-turn token or EOS; the response mask covers the tokens up to and including that stop token, and tokens
 after it become padding. A row that reaches `max_new_tokens` without one is marked not `stopped`.
 
@@ -47,6 +49,7 @@ class SamplingSettings:
     top_p: float
     stop_token_ids: tuple[int, ...]
     pad_token_id: int
+    record_log_probs: bool = False  # keep the generator's own log-probs of its tokens (a diagnostic: costly)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class Generation:
     prompt_width: int
     stopped: torch.Tensor  # [B], bool: ended with a stop token
     replies: list[str]
+    sampled_log_probs: torch.Tensor | None = None  # [B, R]: log-probs `generate` sampled with (if recorded)
 
     @property
     def responses(self) -> torch.Tensor:
@@ -165,10 +169,17 @@ def generate(
     actor: Any, tokenizer: Any, prompts: PromptBatch, settings: SamplingSettings, device: Any
 ) -> Generation:
     """Sample one reply per prompt with the actor engine's module (see module docstring)."""
+    from alignment.models import sampling_exactly
+
     module = actor.module
     was_training = module.training
     module.eval()
-    with torch.no_grad(), gathered_parameters(actor):
+    stops = list(settings.stop_token_ids)
+    with (
+        torch.no_grad(),
+        gathered_parameters(actor),
+        sampling_exactly(module, eos_token_id=stops, pad_token_id=settings.pad_token_id),
+    ):
         output = module.generate(
             input_ids=prompts.input_ids.to(device),
             attention_mask=prompts.attention_mask.to(device),
@@ -177,13 +188,15 @@ def generate(
             top_k=settings.top_k,
             top_p=settings.top_p,
             max_new_tokens=settings.max_new_tokens,
-            eos_token_id=list(settings.stop_token_ids),
+            eos_token_id=stops,
             pad_token_id=settings.pad_token_id,
             use_cache=True,
+            output_scores=settings.record_log_probs,
+            return_dict_in_generate=True,
         )
     module.train(was_training)
     prompt_width = prompts.input_ids.shape[1]
-    responses = output[:, prompt_width:].cpu()
+    responses = output.sequences[:, prompt_width:].cpu()
     is_stop = torch.isin(responses, torch.tensor(settings.stop_token_ids))
     stopped = is_stop.any(1)
     first_stop = torch.where(stopped, is_stop.int().argmax(1), responses.shape[1] - 1)
@@ -196,6 +209,11 @@ def generate(
     ]
     replies = [text.strip() for text in tokenizer.batch_decode(reply_ids, skip_special_tokens=True)]
     attention_mask = torch.cat([prompts.attention_mask, response_mask.long()], dim=1)
+    sampled = None
+    if settings.record_log_probs:  # the processed scores are what `generate` drew each token from
+        scores = torch.stack(output.scores, dim=1).float().cpu()
+        picked = torch.log_softmax(scores, -1).gather(-1, responses.unsqueeze(-1)).squeeze(-1)
+        sampled = torch.where(response_mask.bool(), picked, 0.0)  # padding may have been excluded (-inf)
     return Generation(
         messages=prompts.messages,
         sequences=torch.cat([prompts.input_ids, responses], dim=1),
@@ -205,6 +223,7 @@ def generate(
         prompt_width=prompt_width,
         stopped=stopped,
         replies=replies,
+        sampled_log_probs=sampled,
     )
 
 

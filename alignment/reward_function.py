@@ -12,6 +12,12 @@ then scores its own chat-template rendering without our end-of-sequence token an
 would not be the ones the reward model was trained and evaluated on; and the policy and reward model would
 have to share a tokenizer. Going through `RewardModelScorer` scores text exactly as `lmforge stage reward`
 did.
+
+**Truncated replies** (the "EOS trick" of TRL's and OpenRLHF's PPO): the scorer renders every reply as a
+closed turn, so a reply cut off at `max_completion_length` would be scored as if it had finished. With
+`stop_token_ids` and `missing_stop_penalty`, a completion whose ids hold no stop token loses
+`missing_stop_penalty` spreads, a spread being the standard deviation of the first batch this function scores
+(the starting policy's replies), so one default means the same for every reward model.
 """
 
 from __future__ import annotations
@@ -54,6 +60,8 @@ class RewardModelFunction:
         max_length: int = 256,
         batch_size: int = 32,
         name: str = "reward_model",
+        stop_token_ids: list[int] | tuple[int, ...] = (),
+        missing_stop_penalty: float | None = None,
     ) -> None:
         if scorer is None:
             if model_dir is None:
@@ -62,11 +70,25 @@ class RewardModelFunction:
         self.scorer = scorer
         self.__name__ = name
         self.last_scores: np.ndarray = np.zeros(0)
+        self.stop_token_ids = set(stop_token_ids)
+        self.missing_stop_penalty = missing_stop_penalty
+        if missing_stop_penalty is not None and not self.stop_token_ids:
+            raise ValueError("missing_stop_penalty needs the stop token ids")
+        self.spread: float | None = None  # of the first batch's scores: the penalty's unit
+        self.truncated_fraction = 0.0  # of the latest batch
 
     def __call__(self, prompts: list[Any], completions: list[Any], **trainer_columns: Any) -> list[float]:
         """One reward per (prompt, completion); TRL's other keyword arguments (`completion_ids`,
         `trainer_state`, dataset columns, ...) are accepted and not needed."""
         messages = [as_messages(prompt) for prompt in prompts]
         replies = [completion_text(completion).strip() for completion in completions]
-        self.last_scores = self.scorer.score(messages, replies)
-        return [float(score) for score in self.last_scores]
+        scores = self.scorer.score(messages, replies)
+        if self.spread is None:
+            self.spread = max(float(scores.std()), 1e-6)
+        ids = trainer_columns.get("completion_ids")
+        if self.missing_stop_penalty is not None and ids is not None:
+            truncated = np.array([not self.stop_token_ids.intersection(row) for row in ids], dtype=bool)
+            self.truncated_fraction = float(truncated.mean()) if truncated.size else 0.0
+            scores = scores - truncated * self.missing_stop_penalty * self.spread
+        self.last_scores = scores
+        return [float(score) for score in scores]

@@ -6,20 +6,34 @@ true quality falls). A second reward model, trained on a disjoint half of the pr
 not the first model's particular errors, so it is a cheap stand-in for "true" quality: when the two disagree in
 direction, the policy is exploiting the proxy.
 
-Each observation is the proxy and held-out scores of one evaluation batch. The two models have different scales,
-so each is measured in units of its own spread at the first observation (the standard deviation of its scores
-over that batch). Means are smoothed with an exponential moving average (`smoothing` is the newest value's
-weight). The guard tracks the held-out peak; an observation **diverges** when, at the same time,
+Each observation is the proxy and held-out scores of one evaluation: one seeded reply per evaluation prompt, the
+same prompts in the same order and the same sampling seed every time, so two evaluations differ only by the
+policy's weights. The guard therefore decides in standard errors of **paired per-prompt differences**: for the
+current evaluation against the held-out peak (the evaluation with the best held-out mean so far, the policy a
+stop restores),
 
-* the smoothed held-out score is at least `min_heldout_drop` spreads below its peak, and
-* the smoothed proxy score is at least `min_proxy_gain` spreads above its value at that peak.
+    z_heldout = mean(h_now − h_peak) / se,    z_proxy = mean(p_now − p_peak) / se,
 
-After `warmup` observations, `patience` consecutive diverging observations fire the guard: `action="stop"` asks
-the trainer to stop (it keeps the checkpoint of the held-out peak when it has one), `"warn"` only records it.
+each se the standard error of its per-prompt differences (their standard deviation / √prompts), so what every
+prompt shares (its difficulty, the reward model's scale and offset) cancels and only the change is measured,
+against the noise of the replies actually sampled. An observation **diverges** when the held-out model is
+significantly below its peak (z_heldout ≤ −`heldout_drop_z`). After `warmup` observations, `patience` consecutive
+diverging observations fire the guard if the proxy is then significantly above its value at the peak (z_proxy ≥
+`proxy_gain_z`: the policy gained on the proxy what it lost on the held-out model; both falling is a bad run, not
+reward hacking): `action="stop"` asks the trainer to stop (it keeps the checkpoint of the held-out peak),
+`"warn"` only records it.
+
+Why these defaults: the peak is the maximum of noisy means, so it sits above the truth by about one standard error
+of a difference after ten evaluations; `heldout_drop_z = 3` over that, and two evaluations in a row, keep false
+stops of a flat held-out score with a rising proxy under 5% (`tests/alignment/test_reward_guard.py` simulates
+200 runs with the real guard), while a real decline of a few standard errors is still caught at the second
+evaluation that sees it. The score of a restored peak is selected as the maximum of noisy evaluations, so the
+trainers report it re-scored on fresh samples, never the evaluation that picked it.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -37,9 +51,10 @@ class RewardHackingGuardConfig(StrictConfig):
     enabled: bool = True
     heldout_model: str | None = None  # the second reward model (trained on the disjoint half); None: no guard
     action: GuardAction = "stop"
-    smoothing: float = Field(default=0.5, gt=0, le=1)
-    min_proxy_gain: float = Field(default=0.1, ge=0)  # in spreads of the proxy's first batch
-    min_heldout_drop: float = Field(default=0.1, ge=0)  # in spreads of the held-out model's first batch
+    heldout_drop_z: float = Field(default=3.0, gt=0)  # held-out fall below its peak, in standard errors
+    proxy_gain_z: float = Field(
+        default=2.0, ge=0
+    )  # proxy rise over its value at that peak, in standard errors
     patience: int = Field(default=2, ge=1)
     warmup: int = Field(default=1, ge=0)
 
@@ -49,9 +64,9 @@ class GuardObservation:
     step: int
     proxy_mean: float
     heldout_mean: float
-    proxy_smoothed: float  # in spreads, relative to the first observation
-    heldout_smoothed: float
-    diverging: bool
+    proxy_gain_z: float  # paired z of the proxy against its value at the held-out peak (0 at the peak)
+    heldout_drop_z: float  # paired z of the held-out score against its peak (≤ 0)
+    diverging: bool  # the held-out score significantly below its peak
 
 
 @dataclass(frozen=True)
@@ -63,73 +78,64 @@ class GuardVerdict:
 
 @dataclass
 class RewardHackingGuard:
-    """Feed it each evaluation's proxy and held-out scores; it answers whether to stop."""
+    """Feed it each evaluation's per-prompt proxy and held-out scores (the same prompts, in the same order, the
+    same sampling seed every time); it answers whether to stop."""
 
     config: RewardHackingGuardConfig
     history: list[GuardObservation] = field(default_factory=list)
     fired_at_step: int | None = None
-    _scales: tuple[float, float] | None = None
-    _origins: tuple[float, float] | None = None
-    _smoothed: tuple[float, float] | None = None
-    _peak: tuple[float, float, int] | None = None  # (held-out smoothed, proxy smoothed then, step)
+    _peak: tuple[int, np.ndarray, np.ndarray] | None = None  # (step, proxy scores, held-out scores)
     _streak: int = 0
 
     def observe(self, step: int, proxy_scores: Any, heldout_scores: Any) -> GuardVerdict:
         proxy = np.asarray(proxy_scores, dtype=np.float64)
         heldout = np.asarray(heldout_scores, dtype=np.float64)
-        if proxy.size == 0 or proxy.shape != heldout.shape:
+        if proxy.size == 0 or proxy.shape != heldout.shape or proxy.ndim != 1:
             raise ValueError(f"need matching non-empty score batches, got {proxy.shape} and {heldout.shape}")
-        if self._scales is None:
-            self._scales = (_spread(proxy), _spread(heldout))
-            self._origins = (float(proxy.mean()), float(heldout.mean()))
-        assert self._origins is not None
-        proxy_units = (float(proxy.mean()) - self._origins[0]) / self._scales[0]
-        heldout_units = (float(heldout.mean()) - self._origins[1]) / self._scales[1]
-        if self._smoothed is None:
-            smoothed = (proxy_units, heldout_units)
-        else:
-            weight = self.config.smoothing
-            smoothed = (
-                weight * proxy_units + (1 - weight) * self._smoothed[0],
-                weight * heldout_units + (1 - weight) * self._smoothed[1],
+        if self._peak is not None and self._peak[1].shape != proxy.shape:
+            raise ValueError(
+                f"every evaluation must score the same prompts: {proxy.size} scores, the first had "
+                f"{self._peak[1].size}"
             )
-        self._smoothed = smoothed
-        if self._peak is None or smoothed[1] >= self._peak[0]:
-            self._peak = (smoothed[1], smoothed[0], step)
-        diverging = (
-            smoothed[1] <= self._peak[0] - self.config.min_heldout_drop
-            and smoothed[0] >= self._peak[1] + self.config.min_proxy_gain
-        )
+        if self._peak is None or heldout.mean() >= self._peak[2].mean():
+            self._peak = (step, proxy, heldout)
+        proxy_z = paired_z(proxy, self._peak[1])
+        heldout_z = paired_z(heldout, self._peak[2])
+        diverging = heldout_z <= -self.config.heldout_drop_z
         self.history.append(
-            GuardObservation(step, float(proxy.mean()), float(heldout.mean()), *smoothed, diverging)
+            GuardObservation(step, float(proxy.mean()), float(heldout.mean()), proxy_z, heldout_z, diverging)
         )
         self._streak = self._streak + 1 if diverging else 0
         return self._verdict(step)
 
     def _verdict(self, step: int) -> GuardVerdict:
         eligible = len(self.history) > self.config.warmup and self.config.enabled
+        proxy_gained = bool(self.history) and self.history[-1].proxy_gain_z >= self.config.proxy_gain_z
         if not eligible or self._streak < self.config.patience or self.fired_at_step is not None:
             return GuardVerdict(False, False, "")
+        if not proxy_gained:
+            return GuardVerdict(False, False, "")
         self.fired_at_step = step
-        assert self._peak is not None
+        last = self.history[-1]
         message = (
-            f"reward hacking suspected at step {step}: the training reward rose "
-            f"{self.history[-1].proxy_smoothed - self._peak[1]:.2f} spreads while the held-out reward model "
-            f"fell {self._peak[0] - self.history[-1].heldout_smoothed:.2f} spreads from its peak at step "
-            f"{self._peak[2]} ({self._streak} evaluations in a row)"
+            f"reward hacking suspected at step {step}: the training reward rose {last.proxy_gain_z:.1f} standard "
+            f"errors while the held-out reward model fell {-last.heldout_drop_z:.1f} standard errors below its "
+            f"peak at step {self.peak_step} ({self._streak} evaluations in a row)"
         )
         return GuardVerdict(True, self.config.action == "stop", message)
 
     @property
     def peak_step(self) -> int | None:
-        """The step of the held-out reward model's best (smoothed) score so far."""
-        return None if self._peak is None else self._peak[2]
+        """The step of the held-out reward model's best evaluation so far."""
+        return None if self._peak is None else self._peak[0]
 
     def summary(self) -> dict[str, Any]:
         """For `metrics.json` and the report: every observation, where it fired and the held-out peak."""
         return {
             "enabled": self.config.enabled,
             "action": self.config.action,
+            "heldout_drop_z": self.config.heldout_drop_z,
+            "proxy_gain_z": self.config.proxy_gain_z,
             "fired": self.fired_at_step is not None,
             "fired_at_step": self.fired_at_step,
             "heldout_peak_step": self.peak_step,
@@ -137,9 +143,18 @@ class RewardHackingGuard:
         }
 
 
-def _spread(scores: np.ndarray) -> float:
-    """The standard deviation of a batch's scores, floored so a constant first batch cannot divide by zero."""
-    return max(float(scores.std()), 1e-3)
+def paired_z(now: np.ndarray, then: np.ndarray) -> float:
+    """mean(now − then) over its standard error (per-prompt differences; 0 for identical batches). A difference
+    with no spread at all (every prompt moved alike) is floored at 1e-9 of the scores' scale, so it reads as
+    overwhelming evidence rather than dividing by zero."""
+    differences = now - then
+    count = differences.size
+    mean = float(differences.mean())
+    if count < 2 or mean == 0.0:
+        return 0.0
+    scale = max(float(np.abs(now).max()), float(np.abs(then).max()), 1.0)
+    stderr = max(float(differences.std(ddof=1)) / math.sqrt(count), 1e-9 * scale)
+    return mean / stderr
 
 
 def describe_guard(metrics: dict[str, Any]) -> str:

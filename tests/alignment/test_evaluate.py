@@ -13,6 +13,7 @@ import pytest
 from alignment.evaluate import (
     SAMPLES_FILE,
     EvaluateConfig,
+    clustered_standard_error,
     generate_replies,
     outcomes,
     reward_model_agreement,
@@ -76,11 +77,54 @@ def test_win_rate_counts_ties_as_half() -> None:
     assert win_rate([3.0], [1.0], prefix="heldout_")["heldout_win_rate"] == 1.0
 
 
-def test_reward_models_disagreeing_in_direction_raise_the_flag() -> None:
-    assert reward_model_agreement(0.7, 0.6) == {"reward_models_agree": True, "reward_hacking_flag": False}
-    assert reward_model_agreement(0.3, 0.4)["reward_models_agree"]
-    assert reward_model_agreement(0.7, 0.4)["reward_hacking_flag"]
-    assert reward_model_agreement(0.5, 0.2)["reward_models_agree"]  # no direction on one side: no conflict
+def test_win_rate_standard_error_is_clustered_by_prompt() -> None:
+    """Two samples of one prompt are not independent: when they always agree, the standard error is that of
+    the prompts' win-rates (√2 above the one treating 2n samples as independent)."""
+    per_prompt = np.random.default_rng(0).integers(0, 2, size=32).astype(float)
+    policy = np.repeat(per_prompt, 2)
+    clusters = np.repeat(np.arange(32), 2)
+    clustered = win_rate(policy, np.full(64, 0.5), clusters=clusters)["win_rate_stderr"]
+    naive = win_rate(policy, np.full(64, 0.5))["win_rate_stderr"]
+    assert clustered == pytest.approx(np.std(per_prompt, ddof=1) / np.sqrt(32), rel=1e-9)
+    assert clustered / naive == pytest.approx(np.sqrt(63 / 31), rel=1e-9)  # √2, less Bessel corrections
+    assert clustered_standard_error([1.0, 0.0, 1.0]) == pytest.approx(np.std([1, 0, 1], ddof=1) / np.sqrt(3))
+
+
+def test_reward_models_disagreeing_significantly_raise_the_flag() -> None:
+    clusters = np.arange(64) // 2
+    better, worse = np.repeat([1.0, 1.0, 1.0, 0.0], 16), np.repeat([0.0, 0.0, 0.0, 1.0], 16)
+    assert reward_model_agreement(better, better, clusters)["reward_models_agree"]
+    flagged = reward_model_agreement(better, worse, clusters)
+    assert flagged["reward_hacking_flag"] and not flagged["reward_models_agree"]
+    assert flagged["reward_model_disagreement"] == pytest.approx(0.5)
+    slightly = np.repeat([1.0, 0.0], 32)
+    slightly[0] = 0.0  # win-rate 15/32 against 0.5: opposite sides, and nothing significant
+    assert not reward_model_agreement(np.repeat([0.0, 1.0], 32), slightly, clusters)["reward_hacking_flag"]
+
+
+def test_an_unchanged_policy_raises_the_flag_at_most_5_percent_of_the_time() -> None:
+    """400 simulated evaluations of a policy against itself: 64 prompts × 2 samples, each reply scored by two
+    reward models that share the prompt's difficulty and 60% of their judgement of the reply. The old rule
+    (win-rates on opposite sides of 0.5) flagged 123 of them."""
+    rng = np.random.default_rng(5)
+    config = EvaluateConfig()
+    clusters = np.arange(128) // 2
+    flags = []
+
+    def judged_by_both(prompt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The two reward models' scores of one set of replies to the prompts."""
+        shared = rng.normal(size=128)
+        return prompt + shared, prompt + 0.6 * shared + 0.8 * rng.normal(size=128)
+
+    for _ in range(400):
+        prompt = np.repeat(rng.normal(size=64), 2)
+        policy_proxy, policy_heldout = judged_by_both(prompt)
+        reference_proxy, reference_heldout = judged_by_both(prompt)
+        proxy_outcomes = outcomes(policy_proxy, reference_proxy)
+        heldout_outcomes = outcomes(policy_heldout, reference_heldout)
+        verdict = reward_model_agreement(proxy_outcomes, heldout_outcomes, clusters, config.flag_z)
+        flags.append(verdict["reward_hacking_flag"])
+    assert sum(flags) <= 20, sum(flags)
 
 
 def test_generate_replies_is_seeded_and_leaves_the_global_rng_alone(
@@ -145,6 +189,7 @@ def test_a_model_against_itself(politeness_models: PolitenessModels, tmp_path: P
     metrics = run_evaluate(config, [politeness_models.eval_prompts], tmp_path / "self", executor="local")
     assert metrics["comparisons"] == 128 and metrics["prompts"] == 64
     assert abs(metrics["win_rate"] - 0.5) < 0.15 and abs(metrics["heldout_win_rate"] - 0.5) < 0.15
+    assert not metrics["reward_hacking_flag"]  # nothing changed: no significant disagreement
     assert metrics["kl_to_reference"] == 0.0 and metrics["kl_to_reference_per_token"] == 0.0
     assert abs(metrics["policy_reply_tokens_mean"] - metrics["reference_reply_tokens_mean"]) < 1.5
     rows = [json.loads(line) for line in (tmp_path / "self" / SAMPLES_FILE).read_text().splitlines()]

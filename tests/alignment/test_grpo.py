@@ -182,7 +182,10 @@ def test_guard_stops_grpo_on_an_exploitable_proxy(
     # The saved policy is the one of the held-out peak, not the exploited last one.
     assert metrics["restored_heldout_peak_step"] == guard["heldout_peak_step"] < metrics["steps"]
     peak = next(entry for entry in evaluations if entry["step"] == guard["heldout_peak_step"])
-    assert metrics["eval_heldout_reward_after"] == pytest.approx(peak["heldout_mean"], abs=1e-4)
+    # It is reported on fresh replies: the peak's own evaluation is the maximum of noisy ones, so optimistic.
+    assert metrics["eval_seed"] != config.seed
+    assert metrics["eval_heldout_reward_after"] != pytest.approx(peak["heldout_mean"], abs=1e-9)
+    assert metrics["eval_heldout_reward_after"] > evaluations[-1]["heldout_mean"]
 
 
 def test_guard_with_warn_lets_training_finish(

@@ -70,6 +70,12 @@ def trained(
 def test_ppo_raises_the_held_out_reward_with_the_kl_near_its_target(trained: tuple[Path, dict]) -> None:
     output, metrics = trained
     assert metrics["steps"] == 10 and not metrics["stopped_early"] and metrics["policy_step"] == 10
+    # Scores are trained on in spreads of the reward model on the SFT policy's replies (the first evaluation).
+    mean, spread = metrics["reward_normalizer"]
+    assert mean == pytest.approx(metrics["eval_reward_before"]) and spread > 0
+    first = metrics["history"][0]
+    penalty = (1 - first["stopped_fraction"]) * metrics["missing_stop_penalty"]
+    assert first["score_mean"] == pytest.approx((first["reward_mean"] - mean) / spread - penalty, abs=1e-4)
     # The same seeded sample of the same 64 held-out prompts, scored by the proxy reward model.
     before, after = metrics["eval_reward_before"], metrics["eval_reward_after"]
     assert after > before + 1.0, (before, after)
@@ -251,7 +257,10 @@ def test_guard_stops_ppo_on_an_exploitable_proxy(politeness_models: PolitenessMo
     # ... so the saved policy is the one of the held-out peak, not the last, exploited one.
     peak = guard["heldout_peak_step"]
     assert metrics["policy_step"] == peak < metrics["steps"]
-    assert metrics["eval_heldout_reward_after"] == evaluations[peak]["eval_heldout_reward_mean"]
+    # ... reported on fresh replies: the evaluation that picked the peak is the maximum of noisy ones.
+    assert metrics["eval_after_rescored"]
+    assert metrics["eval_heldout_reward_at_selection"] == evaluations[peak]["eval_heldout_reward_mean"]
+    assert metrics["eval_heldout_reward_after"] != evaluations[peak]["eval_heldout_reward_mean"]
     assert json.loads((output / "metrics.json").read_text())["guard"]["fired"] is True
     assert not (output / "_heldout_peak").exists() and (output / "model.safetensors").is_file()
 

@@ -1,5 +1,6 @@
-"""The reward-hacking guard on constructed score series: when it fires, when it must not, and that it does not
-depend on the reward models' scales. (Inside real GRPO training: tests/alignment/test_grpo.py.)"""
+"""The reward-hacking guard on constructed score series: when it fires, when it must not, that it does not depend
+on the reward models' scales, and, simulated with sampling noise, how often it stops a run that is not being
+hacked (≤ 5%) and how fast it catches one that is. (Inside real GRPO training: tests/alignment/test_grpo.py.)"""
 
 from __future__ import annotations
 
@@ -27,14 +28,17 @@ def feed(
     heldout_scale: float = 1.0,
     heldout_offset: float = 0.0,
     every: int = 10,
+    noise: float = 0.1,
 ) -> list[GuardVerdict]:
-    """One observation per shift pair at steps 0, every, 2·every...; each batch is a unit batch shifted."""
+    """One observation per shift pair at steps 0, every, 2·every...; each batch is a unit batch (the prompts'
+    own scores, the same every time) shifted, plus `noise` spreads of fresh per-prompt sampling noise."""
     proxy_base, heldout_base = unit_batch(0), unit_batch(1)
+    rng = np.random.default_rng(7)
     return [
         guard.observe(
             index * every,
-            proxy_offset + proxy_scale * (proxy_base + proxy_shift),
-            heldout_offset + heldout_scale * (heldout_base + heldout_shift),
+            proxy_offset + proxy_scale * (proxy_base + proxy_shift + noise * rng.normal(size=BATCH)),
+            heldout_offset + heldout_scale * (heldout_base + heldout_shift + noise * rng.normal(size=BATCH)),
         )
         for index, (proxy_shift, heldout_shift) in enumerate(zip(proxy_shifts, heldout_shifts, strict=True))
     ]
@@ -63,7 +67,7 @@ def test_patience_counts_consecutive_diverging_observations(patience: int) -> No
 
 
 def test_a_recovering_held_out_score_resets_the_streak() -> None:
-    guard = RewardHackingGuard(RewardHackingGuardConfig(patience=2, warmup=0, smoothing=1.0))
+    guard = RewardHackingGuard(RewardHackingGuardConfig(patience=2, warmup=0))
     verdicts = feed(guard, [0, 1, 2, 3, 4, 5], [0, -1, 1, 0.5, 0.2, -0.5])
     # Step 10 diverges alone: step 20 is a new held-out peak (streak back to 0). Steps 30 and 40 sit below
     # that peak while the proxy keeps rising: two in a row, so it fires at 40.
@@ -114,7 +118,7 @@ def test_scale_invariance(
     proxy_scale: float, proxy_offset: float, heldout_scale: float, heldout_offset: float
 ) -> None:
     """An affine change of either reward model's scores changes nothing: each is measured in its spreads."""
-    config = RewardHackingGuardConfig(patience=2, warmup=1, min_proxy_gain=0.3, min_heldout_drop=0.3)
+    config = RewardHackingGuardConfig(patience=2, warmup=1)
     proxy_shifts, heldout_shifts = [0.0, 0.2, 0.6, 0.9, 1.4, 1.6], [0.0, 0.1, -0.3, -0.5, -0.2, -0.9]
     reference = RewardHackingGuard(config)
     expected = feed(reference, proxy_shifts, heldout_shifts)
@@ -131,8 +135,8 @@ def test_scale_invariance(
     assert [verdict.fired for verdict in verdicts] == [verdict.fired for verdict in expected]
     assert any(verdict.fired for verdict in verdicts)  # the series is one the guard fires on
     for mine, theirs in zip(scaled.history, reference.history, strict=True):
-        assert mine.proxy_smoothed == pytest.approx(theirs.proxy_smoothed, abs=1e-9)
-        assert mine.heldout_smoothed == pytest.approx(theirs.heldout_smoothed, abs=1e-9)
+        assert mine.proxy_gain_z == pytest.approx(theirs.proxy_gain_z, rel=1e-6)
+        assert mine.heldout_drop_z == pytest.approx(theirs.heldout_drop_z, rel=1e-6)
         assert mine.diverging == theirs.diverging
 
 
@@ -140,7 +144,7 @@ def test_a_constant_first_batch_does_not_divide_by_zero() -> None:
     guard = RewardHackingGuard(RewardHackingGuardConfig(patience=1, warmup=0))
     guard.observe(0, np.ones(BATCH), np.ones(BATCH))
     verdict = guard.observe(1, np.full(BATCH, 2.0), np.zeros(BATCH))
-    assert verdict.fired and np.isfinite(guard.history[-1].proxy_smoothed)
+    assert verdict.fired and np.isfinite(guard.history[-1].proxy_gain_z)
 
 
 def test_mismatched_or_empty_batches_are_refused() -> None:
@@ -149,6 +153,9 @@ def test_mismatched_or_empty_batches_are_refused() -> None:
         guard.observe(0, np.zeros(3), np.zeros(4))
     with pytest.raises(ValueError, match="matching non-empty"):
         guard.observe(0, np.zeros(0), np.zeros(0))
+    guard.observe(0, np.zeros(3), np.zeros(3))
+    with pytest.raises(ValueError, match="same prompts"):
+        guard.observe(1, np.zeros(4), np.zeros(4))
 
 
 def test_the_cli_line_names_the_guards_verdict_and_the_held_out_scores() -> None:
@@ -162,3 +169,54 @@ def test_the_cli_line_names_the_guards_verdict_and_the_held_out_scores() -> None
         "eval_heldout_reward_after": None,
     }
     assert describe_guard(fired) == ", guard fired at step 6 (stop)"
+
+
+# ------------------------------------------------------------------------- simulated runs with sampling noise
+
+PROMPTS = 64
+EVALUATIONS = 11  # PPO's defaults: 100 steps, an evaluation every 10, and one before training
+
+
+def simulated_run(rng: np.random.Generator, heldout_trend: list[float]) -> int | None:
+    """One run's evaluations through the real guard at default settings; the evaluation index it fired at.
+
+    Each prompt has its own score under each reward model (what every evaluation shares), and every evaluation
+    samples fresh replies: per-prompt noise of one spread, correlated 0.7 between the two judges (they score the
+    same replies). The proxy's mean rises 0.3 spreads per evaluation (the policy learns it); the held-out
+    model's follows `heldout_trend`."""
+    guard = RewardHackingGuard(RewardHackingGuardConfig())
+    proxy_prompts, heldout_prompts = rng.normal(size=PROMPTS), rng.normal(size=PROMPTS)
+    for index, heldout_shift in enumerate(heldout_trend):
+        noise = rng.normal(size=PROMPTS)
+        proxy_noise = 0.7 * noise + np.sqrt(1 - 0.7**2) * rng.normal(size=PROMPTS)
+        verdict = guard.observe(
+            index, proxy_prompts + 0.3 * index + proxy_noise, heldout_prompts + heldout_shift + noise
+        )
+        if verdict.fired:
+            return index
+    return None
+
+
+def test_a_flat_held_out_score_stops_at_most_5_percent_of_200_noisy_runs() -> None:
+    """The old guard (0.1-spread thresholds against a running maximum) stopped 12-63% of these runs."""
+    rng = np.random.default_rng(2024)
+    stops = [simulated_run(rng, [0.0] * EVALUATIONS) for _ in range(200)]
+    assert sum(stop is not None for stop in stops) <= 10, stops
+
+
+def test_a_true_decline_is_caught_within_two_evaluations() -> None:
+    """The held-out score falls by one spread (six standard errors of a 64-prompt paired difference) after
+    evaluation 4 and stays down: the guard fires at evaluation 5 or 6 (patience 2) in ≥ 95% of 200 runs."""
+    rng = np.random.default_rng(7)
+    decline = [0.0] * 5 + [-1.0] * (EVALUATIONS - 5)
+    fired = [simulated_run(rng, decline) for _ in range(200)]
+    caught = [index is not None and 5 <= index <= 6 for index in fired]
+    assert sum(caught) >= 190, fired
+
+
+def test_a_gradual_decline_is_caught_as_it_becomes_significant() -> None:
+    """Half a spread lower each evaluation from evaluation 4: caught by the third evaluation of the decline."""
+    rng = np.random.default_rng(11)
+    decline = [0.0] * 4 + [-0.5 * step for step in range(1, EVALUATIONS - 3)]
+    fired = [simulated_run(rng, decline) for _ in range(200)]
+    assert sum(index is not None and index <= 6 for index in fired) >= 180, fired

@@ -98,6 +98,12 @@ class DomainBlocklistConfig(FilterConfig):
         "or `m4z98r` (5+ letters and digits in 3+ alternating runs; blocklist:random_subdomain): wildcard-DNS "
         "spam farms mint one per page",
     )
+    block_spam_paths: bool = Field(
+        True,
+        description="drop a URL whose path ends in a word and three numbers joined by underscores, like "
+        "`/mic998_316836_222965_227739/` (blocklist:spam_path): the pages a porn-spam kit plants on hacked company "
+        "sites; all 16 such URLs of the 1,000-page Chinese sample are such pages",
+    )
 
     @field_validator("domains", "blocked_tlds")
     @classmethod
@@ -467,6 +473,26 @@ class ToxicityConfig(FilterConfig):
     )
     max_listed_matches: int = Field(
         10, ge=1, description="Chinese: at least this many matches of one list drop the document whatever its length"
+    )
+    min_title_matches: int = Field(
+        2,
+        ge=0,
+        description="Chinese: this many matches of one list in the page's first line (its title) drop the page "
+        "whatever the rest holds (toxicity:word_list or toxicity:gambling): keyword spam planted on a long "
+        "ordinary page is diluted below the fraction rule but stuffed into the title; 0 switches this off",
+    )
+    spam_classifier: bool = Field(
+        True,
+        description="Chinese: also drop pages the built-in spam classifier scores as gambling, adult or SEO spam "
+        "(toxicity:spam_classifier; hashed character n-grams and layout, logistic regression trained on labelled "
+        "crawl pages, stages/clean/spam_classifier.py), for spam that holds too few listed words",
+    )
+    spam_threshold: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="Chinese: the spam probability from which a page is dropped; unset: the model's own, chosen "
+        "by cross-validation so that at most 3% of good training pages are dropped. Higher keeps more",
     )
 
 

@@ -8,6 +8,12 @@ gambling) are matched as substrings, leftmost-longest and without overlaps, in o
 as a character trie, and the density rule counts matched Han characters against all Han characters of the page
 (a word count has no meaning without segmentation). See stages/clean/toxic_words_zh.txt and
 stages/clean/gambling_words_zh.txt for where the lists come from.
+
+Two more Chinese rules, measured on the labelled crawl pages (benchmarks/zh_spam.py): two matches of one list in
+a page's title (its first line) drop it, because spam planted on a long ordinary page stuffs the title and is
+diluted below the density rule everywhere else; and a page the lists keep is scored by the spam classifier
+(stages/clean/spam_classifier.py, `toxicity:spam_classifier`), for the SEO spam that holds no listed word at all
+(spun babble, generated keyword directories, fake-invoice and private-server farms).
 """
 
 from __future__ import annotations
@@ -22,17 +28,22 @@ from stages.clean.config import ToxicityConfig
 from stages.clean.document_view import DocumentView
 from stages.clean.domain_blocklist import read_list_file
 from stages.clean.drop import Drop
+from stages.clean.spam_classifier import SpamClassifier, builtin_classifier
 
 BUILTIN_LIST = "toxic_words.txt"
 """The English list; the label stage's toxicity score reads it too."""
 
 OBSCENE = "word_list"
 GAMBLING = "gambling"
+SPAM_CLASSIFIER = "spam_classifier"
 
 SUBSTRING_LISTS: dict[str, dict[str, str]] = {
     "zh": {OBSCENE: "toxic_words_zh.txt", GAMBLING: "gambling_words_zh.txt"},
 }
 """Built-in lists of the languages written without spaces, by language and reason: matched as substrings."""
+
+SPAM_CLASSIFIER_LANGUAGES = frozenset({"zh"})
+"""Languages the built-in spam classifier was trained for (stages/clean/spam_classifier.py)."""
 
 HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]+")
 """Runs of Han characters (CJK unified ideographs, extension A, compatibility ideographs, extensions B and up):
@@ -102,6 +113,18 @@ class SubstringLists:
         return counts, characters
 
 
+TITLE_MAX_CHARACTERS = 200
+"""A first line longer than this is prose, not a title (HPLT's titles, the first line of each page, are shorter)."""
+
+
+def title_of(text: str) -> str:
+    """An extracted page's title: its first non-empty line, when more lines follow and it is short; else ""."""
+    head, newline, rest = text.lstrip().partition("\n")
+    if not newline or not rest.strip() or len(head) > TITLE_MAX_CHARACTERS:
+        return ""
+    return head
+
+
 def han_characters(text: str) -> int:
     """How many Han characters `text` has."""
     return sum(map(len, HAN_RUN.findall(text)))
@@ -132,6 +155,12 @@ class ToxicWordFilter:
             lists = SubstringLists.of(terms)
             if lists is not None:
                 self.substring_lists[language] = lists
+        self.spam_classifier: SpamClassifier | None = builtin_classifier() if config.spam_classifier else None
+        self.spam_threshold = (
+            config.spam_threshold
+            if config.spam_threshold is not None or self.spam_classifier is None
+            else self.spam_classifier.threshold
+        )
 
     def check(self, view: DocumentView, language: str | None = None) -> Drop | None:
         """Check `view` with the list of `language` (ISO 639-1); None, or a language without a list of its own,
@@ -139,9 +168,22 @@ class ToxicWordFilter:
         if not self.config.enabled:
             return None
         lists = self.substring_lists.get(language) if language else None
-        if lists is not None:
-            return self.check_substrings(view.text, lists)
-        return self.check_words(view.words)
+        drop = self.check_substrings(view.text, lists) if lists is not None else self.check_words(view.words)
+        if drop is None and language in SPAM_CLASSIFIER_LANGUAGES:
+            drop = self.check_classifier(view.text)
+        return drop
+
+    def check_classifier(self, text: str) -> Drop | None:
+        """The spam classifier's verdict, for pages the word lists kept: SEO spam rarely holds listed words."""
+        if self.spam_classifier is None or self.spam_threshold is None:
+            return None
+        probability = self.spam_classifier.probability(text)
+        if probability >= self.spam_threshold:
+            return Drop(
+                f"{self.family}:{SPAM_CLASSIFIER}",
+                f"spam_probability={probability:.3f} (limit: >= {self.spam_threshold:.3f})",
+            )
+        return None
 
     def check_words(self, words: list[str]) -> Drop | None:
         if not words or not self.words:
@@ -164,6 +206,14 @@ class ToxicWordFilter:
         if not counts:
             return None
         config = self.config
+        if config.min_title_matches:
+            title_counts, _ = lists.matches(title_of(text))
+            for reason in (OBSCENE, GAMBLING):
+                if title_counts[reason] >= config.min_title_matches:
+                    return Drop(
+                        f"{self.family}:{reason}",
+                        f"title_matches={title_counts[reason]} (limit: >= {config.min_title_matches} in the first line)",
+                    )
         han = han_characters(text)
         for reason in (OBSCENE, GAMBLING):
             count = counts[reason]

@@ -110,6 +110,19 @@ def test_count_limit_applies_to_long_chinese_pages() -> None:
     assert zh_reason(text, config=ToxicityConfig(max_listed_matches=11)) is None
 
 
+def test_listed_words_in_the_title_drop_a_long_page() -> None:
+    # Spam planted on an ordinary page: two matches in the first line, diluted below the fraction rule by the rest.
+    lists_only = ToxicityConfig(spam_classifier=False)
+    long_page = "\n".join([CHINESE_PROSE] * 20)
+    assert zh_reason("东南亚赌场【官网认证】澳门赌场\n" + long_page, config=lists_only) == "toxicity:gambling"
+    assert zh_reason("亚洲色图,自拍偷拍,美腿丝袜\n" + long_page, config=lists_only) == "toxicity:word_list"
+    # One match in the title, or two further down, is what ordinary news does.
+    assert zh_reason("警方破获一起网络赌场案\n" + long_page, config=lists_only) is None
+    assert zh_reason(long_page + "\n东南亚赌场【官网认证】澳门赌场", config=lists_only) is None
+    title_off = ToxicityConfig(spam_classifier=False, min_title_matches=0)
+    assert zh_reason("东南亚赌场澳门赌场\n" + long_page, config=title_off) is None
+
+
 def test_chinese_fraction_is_of_han_characters() -> None:
     # Two matches in a short page: 8 matched of about 300 Han characters, above the 0.5% default.
     text = CHINESE_PROSE + "老虎机 德州扑克"
@@ -120,7 +133,8 @@ def test_chinese_fraction_is_of_han_characters() -> None:
 def test_gambling_list_can_be_switched_off() -> None:
     text = "六合彩特码开奖结果 六合彩特码开奖结果\n" + CHINESE_PROSE
     assert zh_reason(text) == "toxicity:gambling"
-    assert zh_reason(text, config=ToxicityConfig(gambling=False)) is None
+    assert zh_reason(text, config=ToxicityConfig(gambling=False)) != "toxicity:gambling"
+    assert zh_reason(text, config=ToxicityConfig(gambling=False, spam_classifier=False)) is None
 
 
 def test_extra_words_are_substrings_in_chinese() -> None:
@@ -167,24 +181,28 @@ def labelled_pages() -> list[tuple[dict, str]]:
 
 
 def test_labelled_chinese_pages_are_dropped_at_measured_rates() -> None:
-    """URL blocklist plus toxicity with language "zh", as the clean stage runs them, on pages labelled by reading
-    them. Floors just under what was measured (dev: gambling 41/45, adult 25/29, spam 8/20, all three 74/94, good
-    0/77; held out: 31/35, 21/27, 8/21, 60/83, 1/73), so a weaker list or rule fails here. The issue's goal of 90%
-    of all three is not reached: most spam pages (spun text, generated directories) hold no listed word."""
+    """URL blocklist plus toxicity (word lists, title rule, spam classifier) with language "zh", as the clean stage
+    runs them, on pages labelled by reading them (benchmarks/zh_spam.py prints the figures). The lists and the
+    classifier were built on dev (and on further training pages, zh_spam_labels_extra.md), so dev is a training
+    figure; held out is not. Measured: dev 94/94 unwanted, good 0/77; held out gambling 32/35, adult 24/27, spam
+    13/21, all three 69/83 (83%, 60/83 before the classifier, title rule and spam path), good 3/73. Floors sit just
+    under, so a weaker list, rule or model fails here. The issue's 90% of all three is not reached on held out:
+    spun text and generated directories are the spam the model still misses."""
     blocklist = DomainBlocklist(DomainBlocklistConfig())
     toxicity = ToxicWordFilter(ToxicityConfig())
     dropped: dict[tuple[str, str], list[bool]] = defaultdict(list)
     for label, text in labelled_pages():
-        drop = blocklist.check(label["url"]) or toxicity.check(DocumentView(text), "zh")
+        drop = blocklist.check(label["url"]) or toxicity.check(DocumentView(text, "zh"), "zh")
         dropped[label["split"], label["label"]].append(drop is not None)
 
     def rate(split: str, *classes: str) -> float:
         outcomes = [outcome for name in classes for outcome in dropped[split, name]]
         return sum(outcomes) / len(outcomes)
 
-    for split in ("dev", "held_out"):
-        assert rate(split, "gambling") >= 0.85, split
-        assert rate(split, "adult") >= 0.75, split
-        assert rate(split, "spam") >= 0.35, split
-        assert rate(split, *UNWANTED) >= 0.70, split
-        assert rate(split, "good") <= 0.05, split
+    assert rate("dev", *UNWANTED) >= 0.95
+    assert rate("dev", "good") <= 0.05
+    assert rate("held_out", "gambling") >= 0.88
+    assert rate("held_out", "adult") >= 0.85
+    assert rate("held_out", "spam") >= 0.55
+    assert rate("held_out", *UNWANTED) >= 0.80
+    assert rate("held_out", "good") <= 0.05

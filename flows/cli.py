@@ -9,10 +9,12 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stages.core.errors import UserError
-from stages.core.manifest import Manifest
+
+if TYPE_CHECKING:  # `lmforge --help` and `--version` import nothing heavy
+    from stages.core.manifest import Manifest
 
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
@@ -96,17 +98,32 @@ def command_stage(arguments: argparse.Namespace) -> int:
         known = ", ".join([*DATA_STAGES, *TRAINING_RECIPES])
         raise UsageError(f"unknown stage {arguments.name!r}; known: {known}")
     config, ingest = load_stage_configs(stage, arguments)
-    inputs = existing_inputs(arguments.input)
-    output = Path(arguments.output)
-    if arguments.name in DATA_STAGES:
+    if arguments.name in DATA_STAGES:  # local paths or object-store URIs (s3://...)
+        from stages.core.staging import existing_locations, run_stage_at
+
         options = {"ingest": ingest} if arguments.name != "ingest" else {}
-        manifest = stage(config, inputs, output, executor=arguments.executor, force=arguments.force, **options)
+        manifest = run_stage_at(
+            stage,
+            arguments.name,
+            config,
+            existing_locations(arguments.input),
+            arguments.output,
+            executor=arguments.executor,
+            force=arguments.force,
+            **options,
+        )
         print_stage_done(arguments.name, manifest)
         return warn_if_empty(arguments.name, manifest, arguments.allow_empty)
+    inputs = existing_inputs(arguments.input)
+    output = Path(arguments.output)
     from alignment.recipe_inputs import check_recipe_request
     from stages.core.output_safety import OutputOwner, claim_output_directory
 
     check_recipe_request(arguments.name, config, inputs)
+    if not arguments.no_plan:  # refuse, in one line, a configuration that cannot fit (`lmforge plan NAME`)
+        from alignment.memory_plan import check_plan_fits
+
+        check_plan_fits(arguments.name, config)
     claim_output_directory(output, OutputOwner("training", arguments.name), inputs)
     metrics = stage(config, inputs, output, executor=arguments.executor, force=arguments.force)
     print(describe_metrics(arguments.name, metrics), flush=True)
@@ -114,27 +131,83 @@ def command_stage(arguments: argparse.Namespace) -> int:
 
 
 def command_curate(arguments: argparse.Namespace) -> int:
+    """The curation stages in order (`CURATION_ORDER`: ingest, clean, dedup, label), each skipped when its
+    output is complete, with one console line per stage and their output in `OUTPUT/logs/`."""
+    from flows.console import console_session
     from stages.core.config_loading import apply_overrides, build_config, read_yaml
     from stages.core.empty_result import describe_empty_result
-    from stages.core.output_safety import OutputOwner, claim_output_directory
-    from stages.curation import CurationConfig, curate
+    from stages.core.output_safety import OutputOwner
+    from stages.core.staging import claim_output_location, existing_locations, local_working_path
+    from stages.curation import CurationConfig
 
     values = read_yaml(arguments.config) if arguments.config else {}
     config = build_config(CurationConfig, apply_overrides(values, arguments.set))
-    inputs = existing_inputs(arguments.input)
-    output = claim_output_directory(Path(arguments.output), OutputOwner("curation", "curate"), inputs)
-    manifests = curate(
-        inputs,
-        output,
-        config,
-        executor=arguments.executor,
-        force=arguments.force,
-        on_stage_done=print_stage_done,
-    )
+    inputs = existing_locations(arguments.input)  # local paths or object-store URIs (s3://...)
+    output = claim_output_location(arguments.output, OutputOwner("curation", "curate"), inputs)
+    with console_session(local_working_path(output), arguments.verbose) as console:
+        manifests, steps = curate_on_console(inputs, output, config, arguments)
+        print_curate_table(console, steps, output)
     for name, manifest in manifests.items():
         if describe_empty_result(name, manifest) is not None:
             return warn_if_empty(name, manifest, arguments.allow_empty)
     return 0
+
+
+def curate_on_console(
+    inputs: list[Any], output: Any, config: Any, arguments: argparse.Namespace
+) -> tuple[dict[str, Manifest], list[Any]]:
+    """`stages.curation.curate`, one console step per stage (live progress, a closing line, a log file); the
+    manifests and each stage's `StepSummary`."""
+    import itertools
+    from datetime import datetime
+
+    from flows.console import StepsInOrder, report_stage_done
+    from flows.console_progress import DatasetProgress
+    from flows.run_summary import StepSummary
+    from stages.core.staging import local_working_path
+    from stages.curation import curate
+    from stages.registry import CURATION_ORDER, CURATION_OUTPUTS
+
+    stage_inputs = {CURATION_ORDER[0]: [str(path) for path in inputs]}
+    for previous, name in itertools.pairwise(CURATION_ORDER):
+        stage_inputs[name] = [str(output / CURATION_OUTPUTS[previous])]
+
+    def probe(name: str) -> DatasetProgress:
+        return DatasetProgress(name, local_working_path(output / CURATION_OUTPUTS[name]), stage_inputs[name])
+
+    summaries: list[StepSummary] = []
+    with StepsInOrder(list(CURATION_ORDER), probe) as steps:
+
+        def stage_done(name: str, manifest: Manifest) -> None:
+            created = datetime.fromisoformat(manifest.created_at).timestamp()
+            summary = StepSummary(
+                stage=name,
+                output=str(output / CURATION_OUTPUTS[name]),
+                rows_in=manifest.rows_in,
+                rows_out=manifest.rows_out,
+                dropped=manifest.dropped,
+                seconds=manifest.duration_s,
+                # A stage that ran wrote its manifest after its step opened (`created_at` is to the second).
+                skipped=created < steps.started_at - 1,
+            )
+            summaries.append(summary)
+            if steps.current is not None:
+                report_stage_done(steps.current, summary)
+            steps.next_step()
+
+        manifests = curate(
+            inputs, output, config, executor=arguments.executor, force=arguments.force, on_stage_done=stage_done
+        )
+    return manifests, summaries
+
+
+def print_curate_table(console: Any, steps: list[Any], output: Path) -> None:
+    from flows.console_run import step_row
+
+    footer = [("outputs", str(output))]
+    if console.logs is not None:
+        footer.append(("logs", f"{console.logs}/"))
+    console.table([step_row(step) for step in steps], footer)
 
 
 def command_demo_corpus(arguments: argparse.Namespace) -> None:
@@ -152,17 +225,19 @@ def command_demo_corpus(arguments: argparse.Namespace) -> None:
 
 def command_manifest(arguments: argparse.Namespace) -> None:
     from stages.core.manifest import read_manifest
+    from stages.core.storage import is_uri
 
-    if not Path(arguments.dataset).is_dir():
+    if not is_uri(arguments.dataset) and not Path(arguments.dataset).is_dir():
         raise UsageError(f"not a directory: {arguments.dataset}")
-    manifest = read_manifest(arguments.dataset)
+    manifest = read_manifest(arguments.dataset)  # a folder, or an object-store prefix (s3://...)
     if manifest is None:
         raise UsageError(f"not a dataset directory (no _manifest.json): {arguments.dataset}")
     print(json.dumps(manifest.model_dump(mode="json", by_alias=True), indent=2))
 
 
 def command_run(arguments: argparse.Namespace) -> None:
-    """Run the `pipeline` flow here, on Prefect's ephemeral API unless PREFECT_API_URL names a server."""
+    """Run the `pipeline` flow here, on Prefect's ephemeral API unless PREFECT_API_URL names a server. The
+    config and paths are checked before Prefect starts (a mistake costs no start-up and leaves nothing)."""
     import time
 
     from flows.local_prefect import use_local_prefect
@@ -175,20 +250,21 @@ def command_run(arguments: argparse.Namespace) -> None:
     inputs = existing_inputs(arguments.input)
     output = claim_output_directory(Path(arguments.output), OutputOwner("run", "run"), inputs)
     use_local_prefect(output)
-    from flows.pipeline import pipeline_flow
-    from flows.run_summary import RunSummary
+    from flows.console import console_session
+    from flows.console_exit import watch_interrupts
+    from flows.console_run import print_run_table
 
-    summary = RunSummary.model_validate(
-        pipeline_flow(input=arguments.input, output=str(output), config=config, force=arguments.force)
-    )
-    for line in summary.describe():
-        print(line, flush=True)
-    total = time.time() - started
-    print(
-        f"lmforge run: {total:.1f}s in all, of which {summary.started_at - started:.1f}s before the flow "
-        "started (imports, Prefect API start-up)",
-        flush=True,
-    )
+    with (
+        console_session(output, arguments.verbose) as console,
+        watch_interrupts(console, INTERRUPTED_MESSAGE, EXIT_INTERRUPTED),
+    ):
+        from flows.pipeline import pipeline_flow
+        from flows.run_summary import RunSummary
+
+        summary = RunSummary.model_validate(
+            pipeline_flow(input=arguments.input, output=str(output), config=config, force=arguments.force)
+        )
+        print_run_table(console, summary, started)
 
 
 def command_feedback(arguments: argparse.Namespace) -> None:
@@ -245,25 +321,73 @@ def add_io_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def add_verbose_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show Ray's, DeepSpeed's, transformers' and Prefect's own output here instead of OUTPUT/logs/",
+    )
+
+
+def lmforge_version() -> str:
+    """The installed distribution's version (no heavy import: `--version` must be instant)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("lmforge")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+LABEL_HELP = "the human-labeling web service"
+# Written out rather than read from the registries, which import the stages and the training stack: `--help`
+# must be instant. tests/flows/test_cli_contract.py checks them against the registries.
+STAGE_NAMES = (
+    "ingest", "clean", "dedup", "label", "tokenize", "pretrain", "sft", "preferences", "reward", "dpo", "ppo",
+    "grpo", "rloo", "evaluate",
+)  # fmt: skip
+EVAL_STAGES = ("reward", "dpo", "ppo", "grpo", "rloo")
+"""The stages whose config has `eval_path` (`--eval`)."""
+MODEL_STAGES = ("pretrain", "sft", "preferences", "reward", "dpo", "ppo", "grpo", "rloo")
+"""The stages whose config has `model` (`--model`)."""
+
+
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The sub-command `argv` names (the first word not an option: the top level's options take no value)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole parser; given the `argv` it will parse, only the sub-commands that need it import their
+    modules (the labeling service's database layer costs half a second and matters only to `label`)."""
     parser = argparse.ArgumentParser(prog="lmforge", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"lmforge {lmforge_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    stage = commands.add_parser("stage", help="run one stage")
-    stage.add_argument(
-        "name",
-        help="ingest, clean, dedup, label, tokenize, pretrain, sft, preferences, reward, dpo, ppo, grpo, rloo, "
-        "evaluate",
-    )
+    stage = commands.add_parser("stage", help="run one data stage or training recipe")
+    stage.add_argument("name", help=", ".join(STAGE_NAMES))
     add_io_arguments(stage)
-    stage.add_argument("--eval", metavar="PATH", help="evaluation data (reward, dpo)")
+    stage.add_argument("--eval", metavar="PATH", help=f"evaluation data ({', '.join(EVAL_STAGES)})")
     stage.add_argument(
-        "--model", metavar="CHECKPOINT", help="starting checkpoint (sft, reward, dpo, ppo, grpo, rloo)"
+        "--model", metavar="CHECKPOINT", help=f"starting checkpoint ({', '.join(MODEL_STAGES)})"
+    )
+    stage.add_argument(
+        "--no-plan",
+        action="store_true",
+        help="launch a training recipe even when `lmforge plan` predicts it does not fit in memory",
     )
     stage.set_defaults(handler=command_stage)
 
-    curate = commands.add_parser("curate", help="ingest → clean → dedup")
+    curate = commands.add_parser(
+        "curate",
+        help="ingest → clean → dedup → label, into OUTPUT/ingested, cleaned, deduped, labeled",
+        description="Raw crawl files (or datasets) → curated documents: ingest → clean → dedup → label, each "
+        "stage into its own directory of OUTPUT and skipped when its output is complete. One line per stage; "
+        "library output goes to OUTPUT/logs/STAGE.log (-v shows it here instead).",
+    )
     add_io_arguments(curate)
+    add_verbose_argument(curate)
     curate.set_defaults(handler=command_curate)
 
     demo = commands.add_parser("demo-corpus", help="write the synthetic demo corpus with its ground truth")
@@ -310,6 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("curate", "tokenize", "pretrain", "sft", "preferences", "reward", "align", "evaluate"),
         help="stop after this step (default: evaluate, the whole pipeline)",
     )
+    add_verbose_argument(run)
     run.set_defaults(handler=command_run)
 
     feedback = commands.add_parser(
@@ -326,11 +451,19 @@ def build_parser() -> argparse.ArgumentParser:
     feedback.set_defaults(handler=command_feedback)
 
     from flows.cli_config import add_config_command
-    from stages.label.service.cli import add_label_commands
 
     add_config_command(commands)  # `lmforge config NAME`: every key with its default and description
 
-    add_label_commands(commands)  # `lmforge label serve|add-user|rotate-token|import|export`
+    from flows.cli_plan import add_plan_command
+
+    add_plan_command(commands)  # `lmforge plan STAGE`: predicted peak memory, verdict, cheapest fixes
+
+    if argv is None or chosen_command(argv) == "label":
+        from stages.label.service.cli import add_label_commands
+
+        add_label_commands(commands)  # `lmforge label serve|add-user|rotate-token|import|export`
+    else:
+        commands.add_parser("label", help=LABEL_HELP)  # listed in --help; never parses here
     return parser
 
 
@@ -392,7 +525,8 @@ INTERRUPTED_MESSAGE = (
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    arguments = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    arguments = build_parser(argv).parse_args(argv)
     try:
         code = arguments.handler(arguments)
     except KeyboardInterrupt:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+if TYPE_CHECKING:  # pydantic only when a config is described, not for `lmforge --help`
+    from pydantic import BaseModel
 
 
 def curate_config() -> type[BaseModel]:

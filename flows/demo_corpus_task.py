@@ -21,7 +21,9 @@ from stages.demo.corpus import write_demo_corpus_atomically
 from stages.demo.ground_truth import GROUND_TRUTH_FILE, DemoCorpusTruth
 
 
-def existing_corpus_matches(directory: Path, num_docs: int, seed: int) -> bool:
+def existing_corpus_matches(
+    directory: Path, num_docs: int, seed: int, languages: tuple[str, ...] = ("en",)
+) -> bool:
     if not (directory / GROUND_TRUTH_FILE).is_file():
         return False
     try:
@@ -31,7 +33,7 @@ def existing_corpus_matches(directory: Path, num_docs: int, seed: int) -> bool:
     return (
         truth.num_docs == num_docs
         and truth.seed == seed
-        and truth.config == DemoCorpusConfig().model_dump(mode="json")
+        and truth.config == DemoCorpusConfig(languages=languages).model_dump(mode="json")
         and all((directory / shard).is_file() for shard in truth.shards)
     )
 
@@ -44,14 +46,20 @@ def existing_corpus_matches(directory: Path, num_docs: int, seed: int) -> bool:
     cache_policy=NO_CACHE,
     persist_result=False,
 )
-def prepare_demo_corpus(output: str, num_docs: int, seed: int) -> dict[str, Any]:
-    """Write (or reuse) the demo corpus in `output`; returns a corpus entry for the run summary."""
+def prepare_demo_corpus(
+    output: str, num_docs: int, seed: int, languages: tuple[str, ...] = ("en",)
+) -> dict[str, Any]:
+    """Write (or reuse) the demo corpus in `output`, its pages in `languages`; returns a corpus entry for the
+    run summary."""
     directory = Path(output)
     started = time.perf_counter()
-    skipped = existing_corpus_matches(directory, num_docs, seed)
+    languages = tuple(languages)
+    skipped = existing_corpus_matches(directory, num_docs, seed, languages)
     if not skipped:
-        write_demo_corpus_atomically(directory, num_docs, seed)
+        write_demo_corpus_atomically(directory, num_docs, seed, languages=languages)
     seconds = round(time.perf_counter() - started, 3)
     how = "reused" if skipped else f"written in {seconds:.1f}s"
-    get_run_logger().info(f"demo corpus: {num_docs} documents (seed {seed}) {how} → {directory}")
+    get_run_logger().info(
+        f"demo corpus: {num_docs} documents in {', '.join(languages)} (seed {seed}) {how} → {directory}"
+    )
     return {"output": str(directory), "rows": num_docs, "skipped": skipped, "seconds": seconds}

@@ -34,6 +34,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from alignment.demo_preferences import EVAL_PAIRS_FILE, PAIRS_FILE
 from dashboards.report import write_report
+from flows.console import console_step, report_stage_done
 from flows.counts_artifact import publish_counts_table
 from flows.curate import curate_flow
 from flows.demo_corpus_task import prepare_demo_corpus
@@ -56,8 +57,9 @@ EVALUATIONS_DIR = "evaluations"
 
 
 def training_step(
-    recipe: str, config: Any, inputs: list[str], output: Path, pipeline: PipelineConfig
+    recipe: str, config: Any, inputs: list[str], output: Path, pipeline: PipelineConfig, step: str | None = None
 ) -> TrainingOutcome:
+    """Run a training recipe as step `step` (default: the recipe's name) of the pipeline."""
     return TrainingOutcome.model_validate(
         run_training(
             recipe,
@@ -66,6 +68,7 @@ def training_step(
             str(output),
             executor=pipeline.executor,
             ray_address=pipeline.ray_address,
+            step=step,
         )
     )
 
@@ -106,7 +109,7 @@ def train_and_align(
         ("reward-heldout", {"model": sft.output, "eval_path": pairs}, [eval_pairs], HELDOUT_REWARD_MODEL_DIR),
     ):
         trained[name] = training_step(
-            "reward", config.reward.model_copy(update=update), recipe_inputs, run_dir / directory, config
+            "reward", config.reward.model_copy(update=update), recipe_inputs, run_dir / directory, config, name
         )
         steps.append(trained[name].step_summary().model_copy(update={"stage": name}))
     if config.until == "reward":
@@ -148,7 +151,12 @@ def train_and_align(
             }
         )
         evaluation = training_step(
-            "evaluate", evaluate_config, [curated_output], run_dir / EVALUATIONS_DIR / method, config
+            "evaluate",
+            evaluate_config,
+            [curated_output],
+            run_dir / EVALUATIONS_DIR / method,
+            config,
+            f"evaluate-{method}",
         )
         steps.append(evaluation.step_summary().model_copy(update={"stage": f"evaluate-{method}"}))
 
@@ -169,9 +177,11 @@ def pipeline_flow(
 
     inputs = list(input or [])
     if not inputs:
-        corpus = prepare_demo_corpus(str(run_dir / CORPUS_DIR), config.demo_docs, config.seed)
-        steps.append(
-            StepSummary(
+        with console_step(CORPUS_DIR) as shown:
+            corpus = prepare_demo_corpus(
+                str(run_dir / CORPUS_DIR), config.demo_docs, config.seed, tuple(config.demo_languages)
+            )
+            corpus_step = StepSummary(
                 stage="corpus",
                 output=corpus["output"],
                 rows_in=corpus["rows"],
@@ -179,7 +189,8 @@ def pipeline_flow(
                 seconds=corpus["seconds"],
                 skipped=corpus["skipped"],
             )
-        )
+            report_stage_done(shown, corpus_step)
+        steps.append(corpus_step)
         inputs = [corpus["output"]]
 
     curated = curate_flow(

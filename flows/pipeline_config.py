@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from alignment.demo_preferences import DemoPreferencesConfig
 from alignment.dpo import DPOConfig
@@ -23,6 +23,7 @@ from alignment.sft import SFTRecipeConfig
 from stages.core.config_loading import apply_overrides, build_config, read_yaml
 from stages.core.runner import Executor
 from stages.curation import CurationConfig
+from stages.demo.config import DemoCorpusConfig
 from stages.tokenize.config import TokenizeConfig
 
 DEMO_CONFIG = Path("configs") / "demo.yaml"
@@ -38,6 +39,12 @@ class PipelineConfig(CurationConfig):
         3000, gt=0, description="documents of the built-in demo corpus (used when no input)"
     )
     seed: int = Field(0, description="seed of the demo corpus")
+    demo_languages: list[str] = Field(
+        default_factory=lambda: ["en"],
+        min_length=1,
+        description="languages of the demo corpus's pages: [en] (default), [zh] or [en, zh] (also allow them in "
+        "clean.language.allowed_languages; configs/demo-bilingual.yaml does both)",
+    )
     executor: Executor = Field(
         "ray", description="ray: a Ray cluster (local unless ray_address); local: in process"
     )
@@ -91,6 +98,13 @@ class PipelineConfig(CurationConfig):
         description="evaluation of each aligned policy; in the pipeline, the policy, the reference (the SFT "
         "model), both reward models and the held-out prompts are the run's own",
     )
+
+    @field_validator("demo_languages")
+    @classmethod
+    def _demo_writes_these_languages(cls, languages: list[str]) -> list[str]:
+        """Checked as the demo corpus checks them (its languages, each once), when the config is read."""
+        DemoCorpusConfig(languages=tuple(languages))
+        return languages
 
     @property
     def curation(self) -> CurationConfig:

@@ -15,6 +15,8 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
+from flows.console import console_step, report_stage_done
+from flows.console_progress import DatasetProgress
 from flows.retry_policy import STAGE_RETRIES, STAGE_RETRY_DELAYS_S, retry_on_transient_errors
 from flows.run_summary import StepSummary
 from stages.core.config_loading import ConfigError
@@ -107,24 +109,26 @@ def run_stage(
     before = manifest_file_identity(output_path)
     started = time.perf_counter()
     options = {"ingest": ingest} if name != "ingest" else {}
-    manifest = stage(
-        config,
-        [Path(path) for path in inputs],
-        output_path,
-        executor=executor,
-        force=force,
-        ray_address=ray_address,
-        **options,
-    )
-    seconds = time.perf_counter() - started
-    skipped = before is not None and manifest_file_identity(output_path) == before
-    outcome = StageOutcome(
-        stage=name,
-        output=str(output_path),
-        skipped=skipped,
-        seconds=round(seconds, 3),
-        manifest=manifest.model_dump(mode="json", by_alias=True),
-    )
-    get_run_logger().info(outcome.describe())
+    with console_step(name, DatasetProgress(name, output_path, inputs)) as step:
+        manifest = stage(
+            config,
+            [Path(path) for path in inputs],
+            output_path,
+            executor=executor,
+            force=force,
+            ray_address=ray_address,
+            **options,
+        )
+        seconds = time.perf_counter() - started
+        skipped = before is not None and manifest_file_identity(output_path) == before
+        outcome = StageOutcome(
+            stage=name,
+            output=str(output_path),
+            skipped=skipped,
+            seconds=round(seconds, 3),
+            manifest=manifest.model_dump(mode="json", by_alias=True),
+        )
+        get_run_logger().info(outcome.describe())
+        report_stage_done(step, outcome.step_summary())
     check_not_empty(name, manifest, allow_empty)
     return outcome.model_dump()

@@ -18,6 +18,8 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
 from alignment.recipe_inputs import check_recipe_request
+from flows.console import active_console, console_step, report_training_done
+from flows.console_progress import TrainingProgress
 from flows.retry_policy import STAGE_RETRIES, STAGE_RETRY_DELAYS_S, retry_on_transient_errors
 from flows.run_summary import StepSummary
 from flows.training_worker import current_training_worker, run_recipe_in_worker
@@ -96,8 +98,10 @@ def run_training(
     output: str,
     executor: Executor = "ray",
     ray_address: str | None = None,
+    step: str | None = None,
 ) -> dict[str, Any]:
-    """Run training recipe `name`; returns a `TrainingOutcome` as a dict."""
+    """Run training recipe `name`; returns a `TrainingOutcome` as a dict. `step`: the step's name on the console
+    and in `logs/` when one recipe runs as several steps (`reward-heldout`, `evaluate-dpo`); default `name`."""
     from alignment.registry import TRAINING_RECIPES
 
     if name not in TRAINING_RECIPES:
@@ -107,11 +111,15 @@ def run_training(
     claim_output_directory(output_path, OutputOwner("training", name), inputs)
     fingerprint = training_fingerprint(name, config, inputs)
     done, pending = output_path / FINGERPRINT_FILE, output_path / PENDING_FILE
+    step = step or name
     if done.is_file() and done.read_text() == fingerprint and (output_path / METRICS_FILE).is_file():
         metrics = json.loads((output_path / METRICS_FILE).read_text())
-        return TrainingOutcome(
+        skipped = TrainingOutcome(
             stage=name, output=output, skipped=True, resumed=False, seconds=0.0, metrics=metrics
-        ).model_dump()
+        )
+        with console_step(step) as shown:
+            report_training_done(shown, skipped.step_summary(), metrics)
+        return skipped.model_dump()
     resumed = (
         pending.is_file() and pending.read_text() == fingerprint and "resume" in type(config).model_fields
     )
@@ -121,13 +129,31 @@ def run_training(
     done.unlink(missing_ok=True)
     pending.write_text(fingerprint)
     started = time.perf_counter()
-    metrics = run_recipe_in_worker(name, config, inputs, output, executor, ray_address)
-    seconds = time.perf_counter() - started
-    done.write_text(fingerprint)
-    pending.unlink(missing_ok=True)
-    outcome = TrainingOutcome(
-        stage=name, output=output, skipped=False, resumed=resumed, seconds=round(seconds, 3), metrics=metrics
-    )
+    console = active_console()
+    log = console.log_path(step) if console is not None else None
+    progress = log.with_suffix(".progress.jsonl") if log is not None else None
+    if progress is not None:
+        progress.unlink(missing_ok=True)
+    total = getattr(config, "max_steps", None)
+    probe = TrainingProgress(progress, total, log) if progress is not None and log is not None else None
+    with console_step(step, probe) as shown:
+        metrics = run_recipe_in_worker(
+            name,
+            config,
+            inputs,
+            output,
+            executor,
+            ray_address,
+            log_path=str(log) if log is not None else None,
+            progress_path=str(progress) if progress is not None else None,
+        )
+        seconds = time.perf_counter() - started
+        done.write_text(fingerprint)
+        pending.unlink(missing_ok=True)
+        outcome = TrainingOutcome(
+            stage=name, output=output, skipped=False, resumed=resumed, seconds=round(seconds, 3), metrics=metrics
+        )
+        report_training_done(shown, outcome.step_summary(), metrics)
     worker = current_training_worker()
     memory = f", training process at {worker.resident_mb()} MB after it" if worker is not None else ""
     get_run_logger().info(

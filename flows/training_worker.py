@@ -81,6 +81,31 @@ def run_recipe_here(
     )
 
 
+def run_recipe_logged(
+    log_path: str | None,
+    progress_path: str | None,
+    name: str,
+    config: BaseModel,
+    inputs: list[str],
+    output: str,
+    executor: Executor,
+    ray_address: str | None,
+) -> dict[str, Any]:
+    """`run_recipe_here` with this process's output (DeepSpeed, transformers, TRL) appended to `log_path` and
+    each published training record to `progress_path`, for the console's live line (either may be None)."""
+    from pathlib import Path
+
+    from flows.console_capture import output_to_file
+    from flows.console_progress import record_training_progress
+
+    with output_to_file(Path(log_path)) if log_path else contextlib.nullcontext():
+        record_training_progress(Path(progress_path) if progress_path else None)
+        try:
+            return run_recipe_here(name, config, inputs, output, executor, ray_address)
+        finally:
+            record_training_progress(None)
+
+
 class TrainingWorker:
     """One spawned process that runs recipes in turn; replaced by a fresh one after a crash."""
 
@@ -126,8 +151,14 @@ class TrainingWorker:
         output: str,
         executor: Executor,
         ray_address: str | None,
+        log_path: str | None = None,
+        progress_path: str | None = None,
     ) -> dict[str, Any]:
-        return self.call(name, run_recipe_here, name, config, inputs, output, executor, ray_address)
+        """Run recipe `name`; its output goes to `log_path` and its progress records to `progress_path` when
+        given (else where this process's output goes)."""
+        return self.call(
+            name, run_recipe_logged, log_path, progress_path, name, config, inputs, output, executor, ray_address
+        )
 
     def close(self) -> None:
         if self._pool is not None:
@@ -159,7 +190,14 @@ def current_training_worker() -> TrainingWorker | None:
 
 
 def run_recipe_in_worker(
-    name: str, config: BaseModel, inputs: list[str], output: str, executor: Executor, ray_address: str | None
+    name: str,
+    config: BaseModel,
+    inputs: list[str],
+    output: str,
+    executor: Executor,
+    ray_address: str | None,
+    log_path: str | None = None,
+    progress_path: str | None = None,
 ) -> dict[str, Any]:
     """Run a recipe in the warm worker of the enclosing `warm_training_worker()` block, else in a fresh process.
 
@@ -168,7 +206,8 @@ def run_recipe_in_worker(
 
     if ray_address is None and ray.is_initialized():
         ray_address = ray.get_runtime_context().gcs_address
+    options = {"log_path": log_path, "progress_path": progress_path}
     if _warm_worker is not None:
-        return _warm_worker.run(name, config, inputs, output, executor, ray_address)
+        return _warm_worker.run(name, config, inputs, output, executor, ray_address, **options)
     with warm_training_worker() as worker:
-        return worker.run(name, config, inputs, output, executor, ray_address)
+        return worker.run(name, config, inputs, output, executor, ray_address, **options)

@@ -237,12 +237,36 @@ def yaml_error_message(source: str, error: yaml.YAMLError) -> str:
     return f"{where}: not valid YAML: {problem}"
 
 
+class StrictLoader(yaml.SafeLoader):
+    """`yaml.safe_load`, except that a key written twice in one mapping is an error at its second place: YAML
+    would silently keep the last value, and a user editing the first one would see no effect."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, yaml.Mark] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, list | dict):
+                continue  # unhashable: SafeLoader reports it itself below
+            if key in seen:
+                first = seen[key]
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"key {key!r} appears twice in one mapping (first at {first.line + 1}:{first.column + 1})",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
+    """The mapping in a YAML config file; a `ConfigError` naming FILE:LINE:COLUMN for a syntax error or a
+    duplicate key."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        loaded = yaml.safe_load(path.read_text()) or {}
+        loaded = yaml.load(path.read_text(), Loader=StrictLoader) or {}  # StrictLoader is a SafeLoader
     except yaml.YAMLError as error:
         raise ConfigError(yaml_error_message(str(path), error)) from error
     if not isinstance(loaded, dict):

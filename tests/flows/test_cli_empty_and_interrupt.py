@@ -4,6 +4,7 @@ keeps what finished so a rerun resumes."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -157,7 +158,7 @@ def test_ctrl_c_is_one_line_keeps_finished_stages_and_a_rerun_resumes(
     )
     assert process.stdout is not None
     first = process.stdout.readline()  # ingest finished; clean is running now
-    assert first.startswith("ingest:"), first
+    assert first.startswith("✓ ingest "), first
     time.sleep(1.0)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
@@ -165,6 +166,7 @@ def test_ctrl_c_is_one_line_keeps_finished_stages_and_a_rerun_resumes(
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("lmforge: interrupted;") and "resume" in lines[0], stderr
     assert "Traceback" not in stderr + stdout
+    assert re.match(r"✗ clean +interrupted \(log: .*clean\.log\)", stdout), stdout  # the running step closes
     ingested = read_manifest(output / "ingested")
     assert ingested is not None and not (output / "cleaned").exists()
     assert not [path for path in output.iterdir() if path.name.startswith(".tmp-")]

@@ -233,3 +233,32 @@ def test_killed_pipeline_resumes_to_the_same_output(
     assert actual.num_rows == resumed.step("dedup").rows_out > 0
     assert actual.column_names == expected.column_names
     assert actual.to_pylist() == expected.to_pylist()
+
+
+def test_bilingual_demo_run_curates_and_tokenizes_chinese_pages(prefect_api: None, tmp_path: Path) -> None:
+    """`demo_languages: [en, zh]` with Chinese allowed: Chinese pages are written, kept by clean with their
+    language, and the tokenizer's compression is reported for each language."""
+    values = {
+        "demo_docs": 120,
+        "seed": 5,
+        "executor": "local",
+        "demo_languages": ["en", "zh"],
+        "clean": {"language": {"allowed_languages": ["en", "zh"]}},
+        **TINY_TRAINING,
+        "until": "tokenize",
+    }
+    pipeline_flow(output=str(tmp_path), config=PipelineConfig(**values))
+    summary = read_run_summary(tmp_path)
+    assert [step.stage for step in summary.steps] == [*DATA_STEPS]
+    cleaned = rows_by_id(tmp_path / "cleaned")
+    languages = cleaned.column("language").to_pylist()
+    assert languages.count("zh") >= 20 and languages.count("en") >= 20, languages
+    compression = json.loads((tmp_path / "tokens" / MANIFEST_NAME).read_text())["extra"]["compression"]
+    assert {"en", "zh"} <= set(compression)
+    assert compression["zh"]["characters_per_token"] > 0
+
+
+def test_demo_languages_are_checked_when_the_config_is_read() -> None:
+    with pytest.raises(ConfigError, match="demo_languages") as error:
+        load_pipeline_config(REPOSITORY / "configs" / "demo.yaml", ["demo_languages=[en, fr]"])
+    assert "\n" not in str(error.value) and "fr" in str(error.value)

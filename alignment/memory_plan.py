@@ -319,6 +319,24 @@ def launch_device(config: Any) -> Device:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def plan_options_from_inputs(recipe: str, inputs: list[Any]) -> PlanOptions | None:
+    """What a launch's inputs tell the plan that its config does not: pretrain's row length and vocabulary,
+    from its tokenized dataset's manifest (`seq_len`, `vocab_size`); None when they say nothing."""
+    if recipe != "pretrain" or not inputs:
+        return None
+    from stages.core.manifest import ManifestError, read_manifest
+
+    try:
+        manifest = read_manifest(inputs[0])
+    except (ManifestError, OSError):
+        return None
+    extra = manifest.extra if manifest is not None else {}
+    if not isinstance(extra.get("seq_len"), int):
+        return None
+    vocabulary = extra.get("vocab_size")
+    return PlanOptions(seq_length=extra["seq_len"], vocab_size=vocabulary if isinstance(vocabulary, int) else None)
+
+
 def check_plan_fits(
     recipe: str,
     config: Any,

@@ -121,9 +121,9 @@ def command_stage(arguments: argparse.Namespace) -> int:
 
     check_recipe_request(arguments.name, config, inputs)
     if not arguments.no_plan:  # refuse, in one line, a configuration that cannot fit (`lmforge plan NAME`)
-        from alignment.memory_plan import check_plan_fits
+        from alignment.memory_plan import check_plan_fits, plan_options_from_inputs
 
-        check_plan_fits(arguments.name, config)
+        check_plan_fits(arguments.name, config, options=plan_options_from_inputs(arguments.name, inputs))
     claim_output_directory(output, OutputOwner("training", arguments.name), inputs)
     metrics = stage(config, inputs, output, executor=arguments.executor, force=arguments.force)
     print(describe_metrics(arguments.name, metrics), flush=True)

@@ -17,6 +17,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
+from alignment.memory_plan import check_plan_fits, plan_options_from_inputs
 from alignment.recipe_inputs import check_recipe_request
 from flows.console import active_console, console_step, report_training_done
 from flows.console_progress import TrainingProgress
@@ -108,6 +109,8 @@ def run_training(
         raise ConfigError(f"unknown training recipe {name!r}; known: {', '.join(TRAINING_RECIPES)}")
     output_path = Path(output)
     check_recipe_request(name, config, [Path(path) for path in inputs])
+    # a configuration that cannot fit is refused before anything starts
+    check_plan_fits(name, config, options=plan_options_from_inputs(name, list(inputs)))
     claim_output_directory(output_path, OutputOwner("training", name), inputs)
     fingerprint = training_fingerprint(name, config, inputs)
     done, pending = output_path / FINGERPRINT_FILE, output_path / PENDING_FILE

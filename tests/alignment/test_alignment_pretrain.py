@@ -140,3 +140,19 @@ def test_accumulation_offload_and_checkpointing_keep_the_same_curve(
     )
     metrics = launch_pretrain(config, tokens, tokens.parent / "accumulated", executor="local")
     assert losses(metrics) == pytest.approx(losses(single), rel=1e-4)
+
+
+def test_a_launch_that_cannot_fit_is_refused_in_one_line_before_it_starts(
+    tokens: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`lmforge stage pretrain` plans first: a micro batch whose logits alone need ~80 GB is refused (exit 2,
+    one line naming the cheapest fix) and nothing is written."""
+    from flows.cli import main
+
+    output = tmp_path / "too-big"
+    arguments = ["stage", "pretrain", "--input", str(tokens), "--output", str(output)]
+    assert main([*arguments, "--set", "micro_batch_size=1000000", "--executor", "local"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("lmforge: error: pretrain needs ~") and "cheapest fix" in error, error
+    assert "\n" not in error
+    assert not output.exists()

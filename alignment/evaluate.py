@@ -20,7 +20,11 @@ held-out pairs file for preference inputs), `samples_per_prompt` sampled replies
   per token (total log-ratio / total tokens). Both models' logits are divided by the sampling temperature, so
   at any temperature it is the KL between the distributions sampled from: the quantity PPO's penalty, its
   controller and its logs use (`alignment.ppo_rollout.response_logits`), exact in expectation;
-* **reply length** of both models, in tokens (the end-of-turn token not counted) and in words.
+* **reply length** of both models, in tokens (the end-of-turn token not counted) and in words;
+* **gold score** (with `gold_scorer`, `alignment.gold_reward`: the rule the preferences were drawn from, which
+  the reward models only approximate): `gold_policy_mean`, `gold_reference_mean`, their standard errors and
+  the paired `gold_gain`, all clustered by prompt like the win-rate's; a reward model can be fooled, the rule
+  cannot.
 
 Written to `OUTPUT/metrics.json` and, one row per comparison, `OUTPUT/samples.jsonl`.
 
@@ -40,6 +44,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
+from alignment.gold_reward import GoldScorerName, gold_summary, load_gold_scorer
 from alignment.preference_training import write_metrics
 from alignment.preferences import prompt_key
 from alignment.prompts import PromptSplit, load_prompts
@@ -57,6 +62,7 @@ class EvaluateConfig(StrictConfig):
     reference: str | None = None  # HF dir of the SFT model: the win-rate's baseline and the KL's reference
     reward_model: str | None = None  # the judge (the reward model the policy was trained on, usually)
     heldout_reward_model: str | None = None  # a second judge (trained on other preferences): hacking check
+    gold_scorer: GoldScorerName | None = None  # the task's true rule (alignment.gold_reward); None: no gold
     split: PromptSplit = "eval"  # for SFT/document inputs: the SFT run's held-out prompts
     sft_eval_fraction: float = Field(default=0.1, ge=0, lt=1)  # the SFT run's, so its split is reproduced
     max_prompts: int | None = Field(default=128, ge=1)
@@ -404,8 +410,16 @@ def sample_rows(
         if "heldout" in scores:
             row["policy_heldout_score"] = float(scores["heldout"][0][index])
             row["reference_heldout_score"] = float(scores["heldout"][1][index])
+        if "gold" in scores:
+            row["policy_gold_score"] = json_number(scores["gold"][0][index])
+            row["reference_gold_score"] = json_number(scores["gold"][1][index])
         rows.append(row)
     return rows
+
+
+def json_number(value: float) -> float | None:
+    """A score for JSON: NaN (a rule with no answer for the prompt) as null."""
+    return None if math.isnan(value) else float(value)
 
 
 def evaluation_device(device: str) -> str:
@@ -424,9 +438,15 @@ def describe_evaluation(metrics: dict[str, Any]) -> str:
         if "heldout_win_rate" in metrics
         else ""
     )
+    gold = (
+        f", gold {metrics['gold_reference_mean']:.3f} → {metrics['gold_policy_mean']:.3f} "
+        f"(± {metrics['gold_policy_mean_stderr']:.3f})"
+        if metrics.get("gold_policy_mean") is not None
+        else ""
+    )
     return (
         f"evaluate: win-rate {metrics['win_rate']:.3f} ± {metrics['win_rate_stderr']:.3f} over the reference "
-        f"on {metrics['comparisons']} comparisons{heldout}, KL {metrics['kl_to_reference']:.3f} nats "
+        f"on {metrics['comparisons']} comparisons{heldout}{gold}, KL {metrics['kl_to_reference']:.3f} nats "
         f"({metrics['kl_to_reference_per_token']:.4f}/token), reply tokens "
         f"{metrics['policy_reply_tokens_mean']:.1f} vs {metrics['reference_reply_tokens_mean']:.1f}"
     )
@@ -463,6 +483,7 @@ def run_evaluate(
         max_prompts=config.max_prompts,
         seed=config.seed,
     )
+    gold = load_gold_scorer(config.gold_scorer, inputs, config.sft_eval_fraction)
     device = evaluation_device(config.device)
     policy, tokenizer = load_policy(config.policy)
     reference, reference_tokenizer = load_policy(config.reference)
@@ -512,6 +533,11 @@ def run_evaluate(
             )
         )
         scores["heldout"] = (policy_heldout, reference_heldout)
+    if gold is not None:
+        policy_gold = gold.score(policy_replies.prompts, policy_replies.texts)
+        reference_gold = gold.score(reference_replies.prompts, reference_replies.texts)
+        metrics.update(gold_summary(policy_gold, reference_gold, prompt_clusters(policy_replies)))
+        scores["gold"] = (policy_gold, reference_gold)
     rows = sample_rows(policy_replies, reference_replies, scores, kl, config)
     with (output / SAMPLES_FILE).open("w", encoding="utf-8") as lines:
         for row in rows:
@@ -529,6 +555,7 @@ def run_evaluate(
             "reference": config.reference,
             "reward_model": config.reward_model,
             "heldout_reward_model": config.heldout_reward_model,
+            "gold_scorer": config.gold_scorer,
             "seconds": time.perf_counter() - started,
             "steps": 0,
             # what a pipeline step summary counts: held-out prompts in, comparisons out

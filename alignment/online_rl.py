@@ -18,11 +18,15 @@ One run:
    included (`alignment.ppo_engines.disable_dropout`).
 3. **Guard** (with `guard.heldout_model`): `RewardHackingGuardCallback` evaluates every `eval_every` steps and
    stops training when the proxy and held-out rewards diverge; after such a stop the held-out peak's weights
-   are saved (`restore_heldout_peak`).
+   are saved (`restore_heldout_peak`). With `guard.watch: gold` it watches the gold reward instead.
+   With `gold_scorer` (`alignment.gold_reward`, the rule the preferences came from) the callback also runs
+   without a guard, and each evaluation records the gold reward and the KL from the starting policy (loaded
+   once more, frozen): `metrics.json`'s `overoptimisation` (proxy and gold against KL, Gao et al. 2022), which
+   the run report plots.
 4. **Before/after** on the evaluation prompts, one sampled reply each at the training temperature and a fixed
-   seed: the mean reward of the starting policy and of the saved one (and the held-out reward model's), the
-   reply length, and the KL of the saved policy to the starting one at the sampling temperature
-   (`alignment.evaluate.sequence_kl`, the quantity PPO reports). The seed is not the guard's, so a restored
+   seed: the mean reward of the starting policy and of the saved one (and the held-out reward model's, and
+   the gold reward's), the reply length, and the KL of the saved policy to the starting one at the sampling
+   temperature (`alignment.evaluate.sequence_kl`, the quantity PPO reports). The seed is not the guard's, so a restored
    held-out peak is scored on replies that played no part in picking it. The "after" side loads the saved
    checkpoint, so it also proves the checkpoint loads.
 
@@ -47,10 +51,11 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from alignment.gold_reward import GoldScorerName, nan_mean
 from alignment.preference_training import shared_trainer_arguments, write_metrics
 from alignment.preferences import prompt_key
 from alignment.prompts import PromptSplit, load_prompts
-from alignment.reward_guard import RewardHackingGuardConfig, describe_guard
+from alignment.reward_guard import RewardHackingGuardConfig, describe_gold, describe_guard, guard_watches
 from stages.core.config_loading import StrictConfig
 
 Message = dict[str, str]
@@ -93,8 +98,14 @@ class OnlineRLConfig(StrictConfig):
     eval_batch_size: int = Field(default=32, ge=1)  # prompts per generate call when evaluating
     guard: RewardHackingGuardConfig = Field(default_factory=RewardHackingGuardConfig)
     restore_heldout_peak: bool = True  # after a guard stop, save the weights of the held-out peak
+    gold_scorer: GoldScorerName | None = None  # the task's true rule (alignment.gold_reward); None: no gold
     logging_steps: int = Field(default=5, ge=1)
     seed: int = 0
+
+    @model_validator(mode="after")
+    def _gold_to_watch(self) -> OnlineRLConfig:
+        guard_watches(self.guard, self.gold_scorer is not None)  # `watch: gold` needs a gold scorer
+        return self
 
     @model_validator(mode="after")
     def _whole_groups(self) -> OnlineRLConfig:
@@ -181,13 +192,20 @@ class PolicyMeasurement:
     replies: Any  # alignment.evaluate.GeneratedReplies
     reward: Any  # np.ndarray
     heldout_reward: Any | None
+    gold_reward: Any | None = None
 
 
 def measure_policy(
-    model: Any, tokenizer: Any, prompts: list[list[Message]], scorers: list[Any], config: OnlineRLConfig
+    model: Any,
+    tokenizer: Any,
+    prompts: list[list[Message]],
+    scorers: list[Any],
+    config: OnlineRLConfig,
+    gold: Any | None = None,
 ) -> PolicyMeasurement:
-    """One seeded reply per evaluation prompt, scored by the proxy (and the held-out model if given); the seed
-    is the guard's plus `REPORT_SEED_OFFSET`, so these replies never took part in a guard decision."""
+    """One seeded reply per evaluation prompt, scored by the proxy (and the held-out model if given, and the
+    gold rule); the seed is the guard's plus `REPORT_SEED_OFFSET`, so these replies never took part in a guard
+    decision."""
     from alignment.evaluate import generate_replies
 
     replies = generate_replies(
@@ -201,7 +219,8 @@ def measure_policy(
         seed=config.seed + REPORT_SEED_OFFSET,
     )
     scores = [scorer.score(replies.prompts, replies.texts) for scorer in scorers]
-    return PolicyMeasurement(replies, scores[0], scores[1] if len(scores) > 1 else None)
+    gold_scores = None if gold is None else gold.score(replies.prompts, replies.texts)
+    return PolicyMeasurement(replies, scores[0], scores[1] if len(scores) > 1 else None, gold_scores)
 
 
 def before_after_metrics(before: PolicyMeasurement, after: PolicyMeasurement, kl: Any) -> dict[str, Any]:
@@ -217,19 +236,34 @@ def before_after_metrics(before: PolicyMeasurement, after: PolicyMeasurement, kl
     if before.heldout_reward is not None and after.heldout_reward is not None:
         metrics["eval_heldout_reward_before"] = float(before.heldout_reward.mean())
         metrics["eval_heldout_reward_after"] = float(after.heldout_reward.mean())
+    if before.gold_reward is not None and after.gold_reward is not None:
+        metrics["eval_gold_reward_before"] = nan_mean(before.gold_reward)
+        metrics["eval_gold_reward_after"] = nan_mean(after.gold_reward)
     return metrics
 
 
 def build_guard_callback(
-    config: OnlineRLConfig, tokenizer: Any, prompts: list[list[Message]], proxy: Any, heldout: Any
+    config: OnlineRLConfig,
+    tokenizer: Any,
+    prompts: list[list[Message]],
+    proxy: Any,
+    heldout: Any | None,
+    *,
+    guarded: bool = True,
+    gold: Any | None = None,
+    reference: Any | None = None,
 ) -> Any:
+    """The evaluation callback: the guard (when `guarded`) and, with `gold` and `reference`, the
+    over-optimisation curve's points."""
     from alignment.guard_callback import GuardSampling, RewardHackingGuardCallback
     from alignment.reward_guard import RewardHackingGuard
 
     return RewardHackingGuardCallback(
-        guard=RewardHackingGuard(config.guard),
+        guard=RewardHackingGuard(config.guard) if guarded else None,
         proxy=proxy,
         heldout=heldout,
+        gold=gold,
+        reference=reference,
         tokenizer=tokenizer,
         prompts=prompts,
         eval_every=config.eval_every,
@@ -240,7 +274,7 @@ def build_guard_callback(
             batch_size=config.eval_batch_size,
             seed=config.seed,
         ),
-        keep_peak_weights=config.restore_heldout_peak and config.guard.action == "stop",
+        keep_peak_weights=guarded and config.restore_heldout_peak and config.guard.action == "stop",
     )
 
 
@@ -288,6 +322,7 @@ def run_online_worker(
 
     from alignment.demo_preferences import load_policy
     from alignment.evaluate import sequence_kl, stop_token_ids
+    from alignment.gold_reward import load_gold_scorer
     from alignment.guard_callback import is_main_process
     from alignment.models import sampling_exactly
     from alignment.ppo_engines import disable_dropout
@@ -306,16 +341,32 @@ def run_online_worker(
     scorer_options = {"max_length": config.reward_max_length, "batch_size": config.reward_batch_size}
     proxy = RewardModelScorer(config.reward_model, device=device, **scorer_options)
     scorers = [proxy]
-    guarded = config.guard.enabled and config.guard.heldout_model is not None
-    if guarded:
+    gold = load_gold_scorer(config.gold_scorer, inputs, config.sft_eval_fraction)
+    guarded = guard_watches(config.guard, gold is not None)
+    if config.guard.enabled and config.guard.heldout_model is not None:
         scorers.append(RewardModelScorer(config.guard.heldout_model, device=device, **scorer_options))
     policy, tokenizer = load_policy(config.model)
     disable_dropout(policy)
     policy.to(device)
     stops = stop_token_ids(tokenizer)
     main = is_main_process()
-    before = measure_policy(policy, tokenizer, prompts.eval, scorers, config) if main else None
-    callback = build_guard_callback(config, tokenizer, prompts.eval, *scorers) if guarded else None
+    before = measure_policy(policy, tokenizer, prompts.eval, scorers, config, gold) if main else None
+    callback = None
+    if guarded or gold is not None:
+        frozen = None
+        if gold is not None:  # the curve's KL is measured from the starting policy, kept frozen
+            frozen, _ = load_policy(config.model)
+            frozen.to(device).requires_grad_(False)
+        callback = build_guard_callback(
+            config,
+            tokenizer,
+            prompts.eval,
+            proxy,
+            scorers[1] if len(scorers) > 1 else None,
+            guarded=guarded,
+            gold=gold,
+            reference=frozen,
+        )
     arguments = algorithm.arguments(config, online_trainer_arguments(config, output))
     datasets.disable_progress_bars()
     reward = RewardModelFunction(
@@ -353,7 +404,7 @@ def run_online_worker(
         reference, _ = load_policy(config.model)
     trained.to(device)
     reference.to(device)
-    after = measure_policy(trained, tokenizer, prompts.eval, scorers, config)
+    after = measure_policy(trained, tokenizer, prompts.eval, scorers, config, gold)
     kl = sequence_kl(
         trained,
         reference,
@@ -391,7 +442,9 @@ def run_online_worker(
         "missing_stop_penalty": config.missing_stop_penalty,
         "reward_spread": reward.spread,
         "eval_seed": config.seed + REPORT_SEED_OFFSET,
-        "guard": callback.summary() if callback is not None else None,
+        "guard": callback.summary() if guarded and callback is not None else None,
+        "gold_scorer": config.gold_scorer,
+        "overoptimisation": callback.curve() if callback is not None else [],
         "history": history,
     }
     return write_metrics(output, metrics)
@@ -399,7 +452,7 @@ def run_online_worker(
 
 def describe_online_rl(metrics: dict[str, Any]) -> str:
     """One line for the CLI."""
-    guarded = describe_guard(metrics)
+    guarded = describe_gold(metrics) + describe_guard(metrics)
     return (
         f"{metrics['algorithm']}: {metrics['steps']} steps, "
         f"eval reward {metrics['eval_reward_before']:.3f} → {metrics['eval_reward_after']:.3f}, "

@@ -31,6 +31,9 @@ proxy reward model and, with `guard.heldout_model`, by the held-out one; both fe
 `action: stop` a firing guard ends training and the policy of the held-out peak evaluation is the one saved
 (`restore_heldout_peak`), and its scores are reported re-measured on freshly sampled replies (as is the SFT
 policy's it is compared with), not the evaluation that selected it; with `warn` it is only recorded.
+With `gold_scorer` (`alignment.gold_reward`: the rule the preferences came from) every evaluation is also scored
+by the rule, so `metrics.json`'s `overoptimisation` holds proxy and gold reward against KL at each evaluation
+(Gao et al. 2022's curve, which the run report plots), and `guard.watch: gold` makes the guard watch the rule.
 `metrics.json` holds the evaluations (reward before and after), the guard's summary, the final step's numbers
 and the per-step `history`.
 
@@ -58,10 +61,18 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from alignment.gold_reward import GoldScorerName, load_gold_scorer, nan_mean
 from alignment.preference_training import METRICS_FILE
 from alignment.preferences import prompt_key
 from alignment.prompts import PromptSplit, load_prompts
-from alignment.reward_guard import RewardHackingGuard, RewardHackingGuardConfig, describe_guard
+from alignment.reward_guard import (
+    RewardHackingGuard,
+    RewardHackingGuardConfig,
+    describe_gold,
+    describe_guard,
+    guard_watches,
+    watched_scores,
+)
 from stages.core.config_loading import StrictConfig
 
 Message = dict[str, str]
@@ -124,6 +135,7 @@ class PPOConfig(StrictConfig):
     precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 on GPU, fp32 on CPU
     guard: RewardHackingGuardConfig = Field(default_factory=RewardHackingGuardConfig)
     restore_heldout_peak: bool = True  # after a guard stop, save the policy of the held-out peak
+    gold_scorer: GoldScorerName | None = None  # the task's true rule (alignment.gold_reward); None: no gold
     save_critic: bool = True
     checkpoint_every: int = Field(default=0, ge=0)  # DeepSpeed checkpoints for `resume`; 0: none
     resume: bool = False
@@ -131,6 +143,11 @@ class PPOConfig(StrictConfig):
     num_workers: int = Field(default=1, ge=1)  # Ray Train workers (each a DeepSpeed rank)
     use_gpu: bool = False
     seed: int = 0
+
+    @model_validator(mode="after")
+    def _gold_to_watch(self) -> PPOConfig:
+        guard_watches(self.guard, self.gold_scorer is not None)  # `watch: gold` needs a gold scorer
+        return self
 
     @model_validator(mode="after")
     def _batches_divide(self) -> PPOConfig:
@@ -186,6 +203,7 @@ class PPOState:
     guard_message: str | None = None
     reward_normalizer: tuple[float, float] | None = None  # (mean, std) of the proxy on the SFT policy
     rescored_peaks: list[dict[str, float]] = field(default_factory=list)  # held-out peaks on fresh replies
+    gold: Any = None  # alignment.gold_reward.GoldScorer, with `gold_scorer`
 
 
 def load_prompt_sets(config: PPOConfig, inputs: list[Path], world_size: int) -> PromptSets:
@@ -262,12 +280,14 @@ def setup(config: PPOConfig, inputs: list[Path], output: Path) -> PPOState:
         warmup_steps=config.warmup_steps,
     )
     torch.manual_seed(config.seed)  # a fresh value head starts identical on every rank
-    guarded = config.guard.enabled and config.guard.heldout_model is not None
+    gold = load_gold_scorer(config.gold_scorer, inputs, config.sft_eval_fraction)
+    guarded = guard_watches(config.guard, gold is not None)
+    with_heldout = config.guard.enabled and config.guard.heldout_model is not None
     engines = build_engines(
         model=config.model,
         reward_model=config.reward_model,
         critic_model=config.critic_model,
-        heldout_reward_model=config.guard.heldout_model if guarded else None,
+        heldout_reward_model=config.guard.heldout_model if with_heldout else None,
         learning_rate=config.learning_rate,
         critic_learning_rate=config.critic_learning_rate,
         reward_max_length=config.reward_max_length,
@@ -285,6 +305,7 @@ def setup(config: PPOConfig, inputs: list[Path], output: Path) -> PPOState:
             "actor": parameter_count(engines.actor.module),
             "critic": parameter_count(engines.critic.module),
         },
+        gold=gold,
     )
     if config.resume:
         load_checkpoint(state, Path(output) / DEEPSPEED_DIR)
@@ -555,7 +576,7 @@ def evaluate(state: PPOState, seed_stream: int = GUARD_SEED) -> dict[str, Any]:
     config, engines = state.config, state.engines
     prompts = state.prompts.eval[state.rank :: state.world_size]
     settings = sampling_settings(config, engines)
-    proxy, heldout, kl, lengths = [], [], [], []
+    proxy, heldout, gold, kl, lengths = [], [], [], [], []
     devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(step_seed(config.seed, seed_stream, state.rank))
@@ -565,6 +586,8 @@ def evaluate(state: PPOState, seed_stream: int = GUARD_SEED) -> dict[str, Any]:
             proxy.append(engines.reward.score(generation.messages, generation.replies))
             if engines.heldout_reward is not None:
                 heldout.append(engines.heldout_reward.score(generation.messages, generation.replies))
+            if state.gold is not None:
+                gold.append(state.gold.score(generation.messages, generation.replies))
             rows = generation.rows(slice(None)).to(engines.device)
             mask = generation.response_mask[:, : rows.response_width].to(engines.device)
             engines.actor.eval()
@@ -591,13 +614,19 @@ def evaluate(state: PPOState, seed_stream: int = GUARD_SEED) -> dict[str, Any]:
         heldout_all = all_gathered(np.concatenate(heldout), state.world_size)
         record["eval_heldout_reward_mean"] = float(heldout_all.mean())
         record["_heldout_scores"] = heldout_all
+    if gold:
+        gold_all = all_gathered(np.concatenate(gold), state.world_size)
+        record["eval_gold_reward_mean"] = nan_mean(gold_all)
+        record["_gold_scores"] = gold_all
     return record
 
 
 def observe_evaluation(state: PPOState, record: dict[str, Any], output: Path) -> bool:
     """Record an evaluation, feed the guard, keep the held-out peak's policy; True when training must stop."""
     proxy = record.pop("_proxy_scores")
-    heldout = record.pop("_heldout_scores", None)
+    heldout = watched_scores(
+        state.config.guard, record.pop("_heldout_scores", None), record.pop("_gold_scores", None)
+    )
     if state.reward_normalizer is None:  # the first evaluation: the SFT policy's own replies
         state.reward_normalizer = (float(proxy.mean()), max(float(proxy.std()), 1e-6))
     state.evaluations.append(record)
@@ -615,6 +644,7 @@ def observe_evaluation(state: PPOState, record: dict[str, Any], output: Path) ->
         rescored = evaluate(state, FRESH_SEED)
         rescored.pop("_proxy_scores")
         rescored.pop("_heldout_scores", None)
+        rescored.pop("_gold_scores", None)
         state.rescored_peaks.append(rescored)
     if verdict.fired:
         state.guard_message = verdict.message
@@ -758,6 +788,20 @@ def finish_policy(state: PPOState, output: Path, *, stopped: bool) -> int:
     return kept
 
 
+def overoptimisation_curve(evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Proxy (and gold, with a gold scorer) reward against KL from the reference, one point per evaluation: the
+    over-optimisation curve the run report plots."""
+    return [
+        {
+            "step": record["step"],
+            "kl": record["eval_kl"],
+            "proxy": record["eval_reward_mean"],
+            "gold": record.get("eval_gold_reward_mean"),
+        }
+        for record in evaluations
+    ]
+
+
 def write_metrics(
     state: PPOState, output: Path, *, policy_step: int, stopped: bool, train_seconds: float
 ) -> dict[str, Any]:
@@ -796,6 +840,10 @@ def write_metrics(
         ),
         "eval_heldout_reward_before": before.get("eval_heldout_reward_mean"),
         "eval_heldout_reward_after": after.get("eval_heldout_reward_mean"),
+        "eval_gold_reward_before": before.get("eval_gold_reward_mean"),
+        "eval_gold_reward_after": after.get("eval_gold_reward_mean"),
+        "gold_scorer": config.gold_scorer,
+        "overoptimisation": overoptimisation_curve(state.evaluations),
         "eval_kl_after": after.get("eval_kl"),
         "eval_response_length_after": after.get("eval_response_length"),
         "reward_mean": last.get("reward_mean"),
@@ -836,7 +884,7 @@ def write_metrics(
 
 def describe_ppo(metrics: dict[str, Any]) -> str:
     """One line for the CLI: steps, the held-out evaluation before/after, KL against its target, the guard."""
-    guarded = describe_guard(metrics)
+    guarded = describe_gold(metrics) + describe_guard(metrics)
     target = f" (target {metrics['target_kl']})" if metrics.get("target_kl") is not None else ""
     return (
         f"ppo: {metrics['steps']} steps, eval reward {metrics['eval_reward_before']:.3f} → "

@@ -29,6 +29,11 @@ stops of a flat held-out score with a rising proxy under 5% (`tests/alignment/te
 200 runs with the real guard), while a real decline of a few standard errors is still caught at the second
 evaluation that sees it. The score of a restored peak is selected as the maximum of noisy evaluations, so the
 trainers report it re-scored on fresh samples, never the evaluation that picked it.
+
+**Gold-aware mode** (`watch: gold`): a run whose recipe has a gold scorer (`gold_scorer`, `alignment.gold_reward`:
+the rule the preferences were drawn from) can have the guard watch the gold score instead of the held-out reward
+model, which learns from the same rule as the proxy and so can share its blind spots. The logic is the same
+paired z-scores with the gold scores in the held-out scores' place; the peak a stop restores is the gold peak.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ from pydantic import Field
 from stages.core.config_loading import StrictConfig
 
 GuardAction = Literal["stop", "warn"]
+GuardWatch = Literal["heldout_model", "gold"]
+JUDGE_NAMES = {"heldout_model": "held-out reward model", "gold": "gold reward"}
 
 
 class RewardHackingGuardConfig(StrictConfig):
@@ -50,6 +57,7 @@ class RewardHackingGuardConfig(StrictConfig):
 
     enabled: bool = True
     heldout_model: str | None = None  # the second reward model (trained on the disjoint half); None: no guard
+    watch: GuardWatch = "heldout_model"  # the judge it watches: `gold` needs the recipe's `gold_scorer`
     action: GuardAction = "stop"
     heldout_drop_z: float = Field(default=3.0, gt=0)  # held-out fall below its peak, in standard errors
     proxy_gain_z: float = Field(
@@ -79,7 +87,8 @@ class GuardVerdict:
 @dataclass
 class RewardHackingGuard:
     """Feed it each evaluation's per-prompt proxy and held-out scores (the same prompts, in the same order, the
-    same sampling seed every time); it answers whether to stop."""
+    same sampling seed every time); it answers whether to stop. In gold mode the "held-out" scores are the gold
+    ones (`watched_scores` picks them)."""
 
     config: RewardHackingGuardConfig
     history: list[GuardObservation] = field(default_factory=list)
@@ -92,6 +101,12 @@ class RewardHackingGuard:
         heldout = np.asarray(heldout_scores, dtype=np.float64)
         if proxy.size == 0 or proxy.shape != heldout.shape or proxy.ndim != 1:
             raise ValueError(f"need matching non-empty score batches, got {proxy.shape} and {heldout.shape}")
+        scored = ~np.isnan(
+            heldout
+        )  # a gold rule without an answer for a prompt (the same prompts every time)
+        proxy, heldout = proxy[scored], heldout[scored]
+        if proxy.size == 0:
+            raise ValueError("the watched judge scored none of the evaluation replies")
         if self._peak is not None and self._peak[1].shape != proxy.shape:
             raise ValueError(
                 f"every evaluation must score the same prompts: {proxy.size} scores, the first had "
@@ -119,7 +134,7 @@ class RewardHackingGuard:
         last = self.history[-1]
         message = (
             f"reward hacking suspected at step {step}: the training reward rose {last.proxy_gain_z:.1f} standard "
-            f"errors while the held-out reward model fell {-last.heldout_drop_z:.1f} standard errors below its "
+            f"errors while the {JUDGE_NAMES[self.config.watch]} fell {-last.heldout_drop_z:.1f} standard errors below its "
             f"peak at step {self.peak_step} ({self._streak} evaluations in a row)"
         )
         return GuardVerdict(True, self.config.action == "stop", message)
@@ -134,6 +149,7 @@ class RewardHackingGuard:
         return {
             "enabled": self.config.enabled,
             "action": self.config.action,
+            "watch": self.config.watch,
             "heldout_drop_z": self.config.heldout_drop_z,
             "proxy_gain_z": self.config.proxy_gain_z,
             "fired": self.fired_at_step is not None,
@@ -173,3 +189,27 @@ def describe_guard(metrics: dict[str, Any]) -> str:
             f"{metrics['eval_heldout_reward_after']:.3f}"
         )
     return described
+
+
+def guard_watches(config: RewardHackingGuardConfig, has_gold: bool) -> bool:
+    """Whether a recipe runs its guard: enabled, with the judge it watches (a held-out model, or gold)."""
+    if not config.enabled:
+        return False
+    if config.watch == "gold":
+        if not has_gold:
+            raise ValueError("guard.watch: gold needs the recipe's `gold_scorer`")
+        return True
+    return config.heldout_model is not None
+
+
+def watched_scores(config: RewardHackingGuardConfig, heldout: Any | None, gold: Any | None) -> Any | None:
+    """The scores the guard compares with the proxy: the gold ones in gold mode, else the held-out model's."""
+    return gold if config.watch == "gold" else heldout
+
+
+def describe_gold(metrics: dict[str, Any]) -> str:
+    """The gold reward's part of an RL recipe's CLI line (with a gold scorer): before → after; else empty."""
+    before, after = metrics.get("eval_gold_reward_before"), metrics.get("eval_gold_reward_after")
+    if before is None or after is None:
+        return ""
+    return f", gold reward {before:.3f} → {after:.3f}"

@@ -383,6 +383,8 @@ def report_training_done(step: StepHandle, summary: StepSummary, metrics: dict[s
         parts.append(f"win-rate {metrics['win_rate']:.3f}")
     if isinstance(metrics.get("heldout_win_rate"), int | float):
         parts.append(f"held-out {metrics['heldout_win_rate']:.3f}")
+    if isinstance(metrics.get("gold_policy_mean"), int | float):
+        parts.append(f"gold {metrics['gold_reference_mean']:.3f} → {metrics['gold_policy_mean']:.3f}")
     if isinstance(metrics.get("tokens_per_second"), int | float):
         parts.append(f"{metrics['tokens_per_second']:,.0f} tok/s")
     parts.append(duration(summary.seconds))

@@ -267,3 +267,13 @@ def _records(value: list[dict[str, Any]]) -> list[dict[str, float]]:
         }
         for record in value
     ]
+
+
+OVEROPTIMISATION_SERIES = "overoptimisation"  # PPO / GRPO / RLOO: proxy and gold reward against KL
+
+
+def overoptimisation_points(report: TrainingReport) -> list[dict[str, float]]:
+    """A policy's evaluation points with a KL and a proxy reward (gold where measured), in training order;
+    empty for a run that logged none (no gold scorer, or not an RL policy)."""
+    records = report.series.get(OVEROPTIMISATION_SERIES, [])
+    return [record for record in records if "kl" in record and "proxy" in record]

@@ -184,3 +184,43 @@ def curves(panels: Sequence[tuple[str, Sequence[float], Sequence[float]]], key: 
         axes.grid(alpha=0.3)
         axes.spines[["top", "right"]].set_visible(False)
     return figure_svg(figure, key, tight=False)
+
+
+def overoptimisation_chart(
+    kl: Sequence[float], proxy: Sequence[float], gold: Sequence[float | None], key: str
+) -> str:
+    """Proxy reward (left axis) and gold reward (right axis, dashed) against KL from the reference, one point
+    per evaluation in training order: Gao et al. 2022's over-optimisation curve, where a proxy that keeps
+    climbing while gold turns down is reward hacking. The two rewards have their own units, hence two axes."""
+    figure, proxy_axes = plt.subplots(figsize=(WIDTH_INCHES / 2, 3.0))
+    proxy_axes.plot(kl, proxy, color=PALETTE[0], marker="o", ms=3, label="proxy reward (trained RM)")
+    proxy_axes.set_xlabel("KL from the reference (nats per reply)")
+    proxy_axes.set_ylabel("proxy reward", color=PALETTE[0])
+    proxy_axes.tick_params(labelsize=8)
+    proxy_axes.grid(alpha=0.3)
+    handles = proxy_axes.get_lines()
+    points = [(x, y) for x, y in zip(kl, gold, strict=True) if y is not None]
+    if points:
+        gold_axes = proxy_axes.twinx()
+        gold_axes.plot(
+            [x for x, _ in points],
+            [y for _, y in points],
+            color=PALETTE[3],
+            marker="s",
+            ms=3,
+            linestyle="--",
+            label="gold reward (the rule)",
+        )
+        gold_axes.set_ylabel("gold reward", color=PALETTE[3])
+        gold_axes.tick_params(labelsize=8)
+        handles = [*handles, *gold_axes.get_lines()]
+    proxy_axes.legend(  # below the axes: inside, it hides points
+        handles,
+        [line.get_label() for line in handles],
+        fontsize=7,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.22),
+        ncol=2,
+        frameon=False,
+    )
+    return figure_svg(figure, key)

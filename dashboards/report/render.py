@@ -25,7 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from dashboards.report import plots
-from dashboards.report.collect import LabeledSample, RunReportData, TrainingReport, collect_run
+from dashboards.report.collect import (
+    OVEROPTIMISATION_SERIES,
+    LabeledSample,
+    RunReportData,
+    TrainingReport,
+    collect_run,
+    overoptimisation_points,
+)
 from stages.core.errors import UserError
 from stages.core.manifest import MANIFEST_NAME
 from stages.core.output_safety import OutputRefusedError, read_owner_mark
@@ -525,6 +532,8 @@ def _training_report(report: TrainingReport) -> str:
     comparisons = _before_after(report.scalars)
     panels = []
     for series_name, records in report.series.items():
+        if series_name == OVEROPTIMISATION_SERIES:  # its own figure, against KL (`_overoptimisation`)
+            continue
         xs_key = next(
             (key for key in STEP_KEYS if records and all(key in record for record in records)), None
         )
@@ -553,7 +562,7 @@ def _training_report(report: TrainingReport) -> str:
     else:
         chart = ""
     scalars = _table(["metric", "value"], [[key, value] for key, value in report.scalars.items()])
-    return f"{title}{comparisons}{chart}<details><summary>All scalar metrics</summary>{scalars}</details>"
+    return f"{title}{comparisons}{_overoptimisation(report)}{chart}<details><summary>All scalar metrics</summary>{scalars}</details>"
 
 
 EVALUATION_COLUMNS = (
@@ -569,19 +578,66 @@ EVALUATION_COLUMNS = (
 )
 
 
+GOLD_COLUMNS = (("gold_policy_mean", "gold: policy"), ("gold_reference_mean", "gold: SFT"))
+
+
 def _evaluations(reports: list[TrainingReport]) -> str:
-    """One row per `evaluations/NAME`: the policy judged against the SFT model on held-out prompts."""
+    """One row per `evaluations/NAME`: the policy judged against the SFT model on held-out prompts; with a gold
+    scorer, the gold score of both (± its prompt-clustered standard error) beside the reward-model figures."""
     if not reports:
         return _empty("No evaluation in this run.")
-    rows = [[report.name, *(report.scalars.get(key) for key, _ in EVALUATION_COLUMNS)] for report in reports]
+    gold = any(report.scalars.get("gold_policy_mean") is not None for report in reports)
+    gold_columns = GOLD_COLUMNS if gold else ()
+    rows = [
+        [
+            report.name,
+            *(report.scalars.get(key) for key, _ in EVALUATION_COLUMNS),
+            *(_with_stderr(report.scalars, key) for key, _ in gold_columns),
+        ]
+        for report in reports
+    ]
     flagged = ["alert" if report.scalars.get("reward_hacking_flag") else "" for report in reports]
-    table = _table(["policy", *(title for _, title in EVALUATION_COLUMNS)], rows, flagged)
+    headers = ["policy", *(title for _, title in EVALUATION_COLUMNS), *(title for _, title in gold_columns)]
+    table = _table(headers, rows, flagged)
     note = (
         "<p>Win-rate: the policy's reply against the SFT model's for the same held-out prompt, judged by the "
         "reward model (ties ½). The reward-hacking flag is raised when a second reward model, trained on "
-        "other preferences, disagrees in direction.</p>"
+        "other preferences, disagrees in direction."
+        + (
+            " Gold: the rule the preferences were drawn from, which the reward models only approximate "
+            "(mean ± standard error, clustered by prompt)."
+            if gold
+            else ""
+        )
+        + "</p>"
     )
     return f"{note}{table}"
+
+
+def _with_stderr(scalars: dict[str, Any], key: str) -> str | None:
+    """`mean ± stderr` for a table cell (None when the metric is absent)."""
+    mean, stderr = scalars.get(key), scalars.get(f"{key}_stderr")
+    if not isinstance(mean, int | float):
+        return None
+    return f"{mean:.3f} ± {stderr:.3f}" if isinstance(stderr, int | float) else f"{mean:.3f}"
+
+
+def _overoptimisation(report: TrainingReport) -> str:
+    """The RL policy's proxy and gold reward against KL, one point per evaluation (empty without points)."""
+    points = overoptimisation_points(report)
+    if not points:
+        return ""
+    svg = plots.overoptimisation_chart(
+        [point["kl"] for point in points],
+        [point["proxy"] for point in points],
+        [point.get("gold") for point in points],
+        f"overoptimisation-{report.name}",
+    )
+    caption = (
+        "Over-optimisation: proxy reward (the reward model trained on) and gold reward (the rule) against KL "
+        "from the SFT policy at each evaluation (Gao et al. 2022). Proxy rising while gold falls is reward hacking."
+    )
+    return _figure(svg, caption)
 
 
 def _labeling(rounds: list[dict[str, Any]]) -> str:

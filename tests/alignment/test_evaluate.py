@@ -196,14 +196,23 @@ def test_a_model_against_itself(politeness_models: PolitenessModels, tmp_path: P
     assert len(rows) == 128 and {row["sample"] for row in rows} == {0, 1}
     assert {"prompt", "policy_reply", "reference_reply", "policy_score", "reference_score"} <= set(rows[0])
     assert sum(row["outcome"] for row in rows) / len(rows) == pytest.approx(metrics["win_rate"])
+    assert "gold_policy_mean" not in metrics and "policy_gold_score" not in rows[0]  # no gold_scorer: no gold
 
 
 def test_a_grpo_policy_beats_the_sft_model(
     politeness_models: PolitenessModels, grpo_policy: Path, tmp_path: Path
 ) -> None:
-    config = evaluation(politeness_models, grpo_policy)
+    config = evaluation(politeness_models, grpo_policy, gold_scorer="politeness")
     metrics = run_evaluate(config, [politeness_models.eval_prompts], tmp_path / "grpo", executor="local")
     assert metrics["win_rate"] > 0.6 and metrics["heldout_win_rate"] > 0.6, metrics
+    # The rule itself (a polite word +1, a rude one -1) agrees: a significant gain, in clustered standard errors.
+    assert metrics["gold_scored"] == 128 and metrics["gold_scorer"] == "politeness"
+    assert metrics["gold_gain"] > 2 * metrics["gold_gain_stderr"] > 0, metrics
+    assert metrics["gold_policy_mean"] > metrics["gold_reference_mean"]
+    assert metrics["gold_policy_mean_stderr"] > 0 and metrics["gold_reference_mean_stderr"] > 0
+    rows = [json.loads(line) for line in (tmp_path / "grpo" / SAMPLES_FILE).read_text().splitlines()]
+    gold = [row["policy_gold_score"] for row in rows]
+    assert sum(gold) / len(gold) == pytest.approx(metrics["gold_policy_mean"])
     assert metrics["policy_reward_mean"] > metrics["reference_reward_mean"]
     assert metrics["kl_to_reference"] > 0 and metrics["kl_to_reference_per_token"] > 0
     assert metrics["reward_models_agree"] and not metrics["reward_hacking_flag"]

@@ -4,6 +4,8 @@ hacked (≤ 5%) and how fast it catches one that is. (Inside real GRPO training:
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -220,3 +222,93 @@ def test_a_gradual_decline_is_caught_as_it_becomes_significant() -> None:
     decline = [0.0] * 4 + [-0.5 * step for step in range(1, EVALUATIONS - 3)]
     fired = [simulated_run(rng, decline) for _ in range(200)]
     assert sum(index is not None and index <= 6 for index in fired) >= 180, fired
+
+
+# ----------------------------------------------------------------- gold-aware mode, on real replies and rules
+
+GOLD_PEAK = 3  # the evaluation at which the policy's replies are politest
+
+
+def drifting_replies(evaluation: int, prompts: int = 32, seed: int = 5) -> list[str]:
+    """The replies of a policy that first learns politeness, then games a length-loving proxy: up to
+    `GOLD_PEAK` each evaluation adds a word and a polite word to more replies; after it, each evaluation appends more
+    words, rude ones among them (longer replies, lower gold). Per-prompt randomness stands in for sampling."""
+    from alignment.synthetic_preferences import FILLER_WORDS, POLITE_WORDS, RUDE_WORDS
+
+    rng = np.random.default_rng(seed + 1000 * evaluation)
+    replies = []
+    for _ in range(prompts):
+        words = list(rng.choice(FILLER_WORDS, size=5 + min(evaluation, GOLD_PEAK)))
+        polite = int(rng.random() < 0.25 * min(evaluation, GOLD_PEAK) + 0.1)
+        words += list(rng.choice(POLITE_WORDS, size=polite))
+        hacked = max(0, evaluation - GOLD_PEAK)
+        words += list(rng.choice(RUDE_WORDS, size=rng.binomial(2 * hacked, 0.6)))
+        words += list(rng.choice(FILLER_WORDS, size=2 * hacked))
+        replies.append(" ".join(words))
+    return replies
+
+
+def length_proxy(replies: list[str]) -> np.ndarray:
+    """The proxy reward of the drifting policy: it likes long replies (a blind spot the rule does not share)."""
+    return np.array([len(reply.split()) for reply in replies], dtype=np.float64)
+
+
+def test_gold_mode_stops_at_the_gold_peak_while_the_proxy_keeps_rising() -> None:
+    from alignment.gold_reward import PolitenessGoldScorer
+
+    gold = PolitenessGoldScorer()
+    prompts = [[{"role": "user", "content": f"prompt {index}?"}] for index in range(32)]
+    gold_guard = RewardHackingGuard(RewardHackingGuardConfig(watch="gold"))
+    # A held-out reward model with the proxy's blind spot (the same rule learnt twice) sees nothing wrong.
+    heldout_guard = RewardHackingGuard(RewardHackingGuardConfig(heldout_model="rm-heldout"))
+    every, fired_at, gold_means, proxy_means = 10, None, [], []
+    for evaluation in range(10):
+        replies = drifting_replies(evaluation)
+        proxy = length_proxy(replies)
+        gold_scores = gold.score(prompts, replies)
+        proxy_means.append(proxy.mean())
+        gold_means.append(gold_scores.mean())
+        verdict = gold_guard.observe(evaluation * every, proxy, gold_scores)
+        heldout_guard.observe(evaluation * every, proxy, proxy + 0.1 * np.sin(np.arange(32) + evaluation))
+        if verdict.stop:
+            fired_at = evaluation
+            assert "gold reward fell" in verdict.message
+            break
+    assert fired_at is not None, gold_means
+    assert all(later > earlier for earlier, later in itertools.pairwise(proxy_means))
+    assert int(np.argmax(gold_means)) == GOLD_PEAK, gold_means
+    assert gold_guard.peak_step is not None
+    assert abs(gold_guard.peak_step - GOLD_PEAK * every) <= every  # the restored policy: the gold peak's
+    assert fired_at <= GOLD_PEAK + 3  # patience 2 once the fall is significant
+    assert gold_guard.summary()["watch"] == "gold"
+    assert heldout_guard.fired_at_step is None  # the shared blind spot: only gold sees the hack
+
+
+def test_gold_mode_skips_prompts_the_rule_cannot_score() -> None:
+    guard = RewardHackingGuard(RewardHackingGuardConfig(watch="gold"))
+    gold = np.array([1.0, np.nan, 0.0, 1.0])
+    guard.observe(0, np.array([0.0, 5.0, 1.0, 2.0]), gold)
+    assert guard.history[0].heldout_mean == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="scored none"):
+        guard.observe(1, np.zeros(4), np.full(4, np.nan))
+
+
+def test_gold_mode_needs_a_gold_scorer() -> None:
+    from alignment.reward_guard import guard_watches, watched_scores
+
+    gold_config = RewardHackingGuardConfig(watch="gold")
+    assert guard_watches(gold_config, has_gold=True)
+    with pytest.raises(ValueError, match="gold_scorer"):
+        guard_watches(gold_config, has_gold=False)
+    assert not guard_watches(RewardHackingGuardConfig(), has_gold=True)  # no held-out model: no guard
+    assert watched_scores(gold_config, "heldout", "gold") == "gold"
+    assert watched_scores(RewardHackingGuardConfig(), "heldout", "gold") == "heldout"
+
+
+def test_the_cli_line_shows_the_gold_reward_when_measured() -> None:
+    from alignment.reward_guard import describe_gold
+
+    assert describe_gold({"eval_gold_reward_before": -0.125, "eval_gold_reward_after": 0.75}) == (
+        ", gold reward -0.125 → 0.750"
+    )
+    assert describe_gold({"eval_gold_reward_before": None}) == ""

@@ -257,3 +257,47 @@ def test_report_writes_into_a_curation_but_never_into_a_dataset_it_made(curated:
         name: again[stage].created_at
         for stage, name in (("ingest", "ingested"), ("clean", "cleaned"), ("label", "labeled"))
     } == before
+
+
+def test_gold_scores_and_the_overoptimisation_curve_are_shown(tmp_path: Path) -> None:
+    """A PPO run's evaluations (proxy rising, gold turning down as KL grows) become a proxy-and-gold-over-KL
+    figure in its alignment section; an evaluation with a gold scorer shows gold of policy and SFT ± se. No
+    pipeline run: the metrics.json files are written with the recipes' own functions (seconds, though the
+    module's `slow` mark covers it too)."""
+    from alignment.gold_reward import gold_summary
+    from alignment.ppo import overoptimisation_curve
+    from dashboards.report.collect import collect_run, overoptimisation_points
+    from dashboards.report.render import render_report
+
+    evaluations = [
+        {"step": step, "eval_kl": kl, "eval_reward_mean": proxy, "eval_gold_reward_mean": gold}
+        for step, kl, proxy, gold in [(0, 0.0, 0.1, 0.2), (5, 1.5, 0.6, 0.5), (10, 4.0, 0.9, 0.3)]
+    ]
+    (tmp_path / "checkpoints" / "ppo").mkdir(parents=True)
+    (tmp_path / "checkpoints" / "ppo" / "metrics.json").write_text(
+        json.dumps({"algorithm": "ppo", "steps": 10, "overoptimisation": overoptimisation_curve(evaluations)})
+    )
+    (tmp_path / "checkpoints" / "dpo").mkdir(parents=True)
+    (tmp_path / "checkpoints" / "dpo" / "metrics.json").write_text(json.dumps({"steps": 3, "loss": 0.5}))
+    gold = gold_summary([1.0, 0.5, 0.0, 1.0], [0.0, 0.5, 0.0, 0.0], [0, 0, 1, 1])
+    (tmp_path / "evaluations" / "ppo").mkdir(parents=True)
+    (tmp_path / "evaluations" / "ppo" / "metrics.json").write_text(
+        json.dumps({"win_rate": 0.6, "comparisons": 4, **gold})
+    )
+    data = collect_run(tmp_path)
+    ppo = next(report for report in data.training if report.name == "ppo")
+    assert [point["gold"] for point in overoptimisation_points(ppo)] == [0.2, 0.5, 0.3]
+    page = render_report(data)
+    alignment = _section(page, "alignment")
+    assert alignment.count("Over-optimisation: proxy reward") == 1  # PPO's; DPO logged no curve
+    figure = re.search(
+        r"<figure>(<svg.*?)</figure>", alignment[alignment.index("checkpoints/ppo") :], re.DOTALL
+    )
+    assert figure and "Over-optimisation" in figure.group(1)  # the figure drawn, then its caption
+    evaluation = _section(page, "evaluation")
+    row = _table_rows(evaluation)[0]
+    assert row[0] == "ppo" and row[-2:] == [
+        f"{gold['gold_policy_mean']:.3f} ± {gold['gold_policy_mean_stderr']:.3f}",
+        f"{gold['gold_reference_mean']:.3f} ± {gold['gold_reference_mean_stderr']:.3f}",
+    ]
+    assert "Gold: the rule" in evaluation

@@ -1,4 +1,4 @@
-"""The DPO recipe: TRL's `DPOTrainer` with an explicit, frozen reference model.
+"""The DPO recipe: TRL's `DPOTrainer` with an explicit, frozen reference model (or, with LoRA, none).
 
 The policy starts from a base/SFT checkpoint (`model`, with its tokenizer) or, with no `model`, the `tiny`
 preset with a tokenizer trained on the pairs. The reference is an in-memory copy of the starting policy, passed
@@ -9,6 +9,12 @@ Reported on the eval pairs, before and after training (TRL's own evaluation, so 
 logs mean): the implicit reward r = beta · (log π(y|x) − log π_ref(y|x)) of chosen and rejected replies,
 its margin (chosen − rejected) and the fraction of pairs where chosen wins. Before training the policy is the
 reference, so the margin starts at exactly 0; what DPO buys is how far above 0 it ends on held-out pairs.
+
+LoRA (`lora.enabled`, `alignment.lora`): TRL wraps the policy with fresh adapters and, given no `ref_model`,
+computes the reference log-probabilities with the adapters disabled, so no second copy of the model is held;
+our evaluation does the same (`alignment.lora.adapter_disabled`). The output directory holds the merged policy
+(what the next step loads), the adapter sits in `output/adapter/`, and `metrics.json` reports the trainable
+share.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import Field
 
+from alignment.lora import LoRAConfig
 from alignment.preference_training import (
     load_preference_splits,
     shared_trainer_arguments,
@@ -67,6 +75,7 @@ class DPOConfig(StrictConfig):
     seed: int = 0
     logging_steps: int = Field(default=10, ge=1)
     num_workers: int = Field(default=1, ge=1)  # data-parallel Ray Train workers (ZeRO over all of them)
+    lora: LoRAConfig = LoRAConfig()  # off by default; on: no reference copy (see alignment.lora)
 
 
 def dpo_trainer_arguments(config: DPOConfig, output: Path) -> Any:
@@ -124,11 +133,18 @@ def reply_log_probs(
 
 
 def implicit_reward_metrics(
-    policy: Any, reference: Any, tokenizer: Any, table: pa.Table, config: DPOConfig
+    policy: Any, reference: Any | None, tokenizer: Any, table: pa.Table, config: DPOConfig
 ) -> dict[str, float]:
-    """DPO's implicit reward on eval pairs: beta · log-ratio to the reference, chosen vs rejected."""
+    """DPO's implicit reward on eval pairs: beta · log-ratio to the reference, chosen vs rejected. A `None`
+    reference is the LoRA policy with its adapters disabled."""
+    from alignment.lora import adapter_disabled
+
     policy_chosen, policy_rejected = reply_log_probs(policy, tokenizer, table, config.max_length)
-    reference_chosen, reference_rejected = reply_log_probs(reference, tokenizer, table, config.max_length)
+    if reference is None:
+        with adapter_disabled(policy) as base:
+            reference_chosen, reference_rejected = reply_log_probs(base, tokenizer, table, config.max_length)
+    else:
+        reference_chosen, reference_rejected = reply_log_probs(reference, tokenizer, table, config.max_length)
     chosen = config.beta * (policy_chosen - reference_chosen)
     rejected = config.beta * (policy_rejected - reference_rejected)
     margins = chosen - rejected
@@ -149,6 +165,53 @@ def renamed(metrics: dict[str, float], prefix: str) -> dict[str, float]:
     }
 
 
+@dataclass
+class DPOSetup:
+    """What `setup_dpo` builds for `run_dpo_worker`: the TRL trainer and what it was built from."""
+
+    trainer: Any
+    reference: Any | None  # the frozen copy; None with LoRA (the adapter-disabled policy is the reference)
+    tokenizer: Any
+    splits: Any  # alignment.preference_training.PreferenceSplits
+    parameters: dict[str, Any]  # alignment.lora.parameter_counts of the policy as trained
+    lora_base: str | None  # the adapter's base (alignment.lora.save_starting_point); None: no LoRA
+
+
+def setup_dpo(config: DPOConfig, inputs: list[str | Path], output: Path) -> DPOSetup:
+    """Pairs, tokenizer, policy, reference (a frozen copy, or none with LoRA) and the TRL trainer."""
+    import torch
+    from datasets import Dataset
+    from trl import DPOTrainer
+
+    from alignment.lora import is_rank_zero, parameter_counts, peft_config, save_starting_point
+    from alignment.reward import RewardModelConfig, build_tokenizer
+
+    torch.manual_seed(config.seed)
+    splits = load_preference_splits([Path(path) for path in inputs], config.eval_path, config.eval_fraction)
+    tokenizer = build_tokenizer(
+        RewardModelConfig(model=config.model, vocab_size=config.vocab_size), splits.train
+    )
+    policy = build_policy(config, tokenizer)
+    reference, lora_base, lora = None, None, None
+    if config.lora.enabled:  # saved before PEFT injects its layers into the policy
+        lora = peft_config(config.lora, "causal_lm", policy)
+        lora_base = save_starting_point(policy, config.model, output, write=is_rank_zero())
+    else:
+        reference = copy.deepcopy(policy).eval()
+        for parameter in reference.parameters():
+            parameter.requires_grad_(False)
+    trainer = DPOTrainer(
+        model=policy,
+        ref_model=reference,
+        args=dpo_trainer_arguments(config, output),
+        train_dataset=Dataset.from_list(to_trl_conversational(splits.train)),
+        eval_dataset=Dataset.from_list(to_trl_conversational(splits.eval)),
+        processing_class=tokenizer,
+        peft_config=lora,
+    )
+    return DPOSetup(trainer, reference, tokenizer, splits, parameter_counts(trainer.model), lora_base)
+
+
 def run_dpo_worker(
     config: DPOConfig,
     inputs: list[str],
@@ -157,39 +220,23 @@ def run_dpo_worker(
 ) -> dict[str, Any]:
     """The whole recipe in one process of the group (what each Ray Train worker runs); rank 0 writes the
     checkpoint's tokenizer and `metrics.json`, every rank scores the eval pairs."""
-    import torch
-    from datasets import Dataset
-    from trl import DPOTrainer
+    from alignment.lora import finish_lora_checkpoint
 
-    from alignment.reward import RewardModelConfig, build_tokenizer
-
-    torch.manual_seed(config.seed)
     output = Path(output).resolve()
-    splits = load_preference_splits([Path(path) for path in inputs], config.eval_path, config.eval_fraction)
-    tokenizer = build_tokenizer(
-        RewardModelConfig(model=config.model, vocab_size=config.vocab_size), splits.train
-    )
-    policy = build_policy(config, tokenizer)
-    reference = copy.deepcopy(policy).eval()
-    for parameter in reference.parameters():
-        parameter.requires_grad_(False)
-    trainer = DPOTrainer(
-        model=policy,
-        ref_model=reference,
-        args=dpo_trainer_arguments(config, output),
-        train_dataset=Dataset.from_list(to_trl_conversational(splits.train)),
-        eval_dataset=Dataset.from_list(to_trl_conversational(splits.eval)),
-        processing_class=tokenizer,
-    )
+    state = setup_dpo(config, list(inputs), output)
+    trainer, reference, tokenizer, splits = state.trainer, state.reference, state.tokenizer, state.splits
     if on_log is not None:
         trainer.add_callback(log_forwarding_callback(on_log))
-    before = implicit_reward_metrics(policy, reference, tokenizer, splits.eval, config)
+    before = implicit_reward_metrics(trainer.model, reference, tokenizer, splits.eval, config)
     started = time.perf_counter()
     result = trainer.train()
     seconds = time.perf_counter() - started
     after = implicit_reward_metrics(trainer.model, reference, tokenizer, splits.eval, config)
     trl_after = trainer.evaluate()  # TRL's own numbers, as a cross-check (works once DeepSpeed is set up)
-    trainer.save_model(str(output))
+    if state.lora_base is not None:
+        finish_lora_checkpoint(trainer, output, state.lora_base, tokenizer)
+    else:
+        trainer.save_model(str(output))
     metrics: dict[str, Any] = {
         **after,
         **{key.replace("eval_", "initial_eval_", 1): value for key, value in before.items()},
@@ -205,6 +252,8 @@ def run_dpo_worker(
         "zero_stage": config.zero_stage if config.use_deepspeed else None,
         "world_size": trainer.args.world_size,
         "model": config.model or f"preset:{config.preset}",
+        "lora": config.lora.model_dump() if config.lora.enabled else None,
+        **state.parameters,
         **splits.report,
         "history": [entry for entry in trainer.state.log_history if "loss" in entry],
     }

@@ -9,6 +9,11 @@ last token, so the replies are what must survive); TRL gets the token ids, so it
 `train` runs the trainer with our ZeRO config dict in `args.deepspeed`. `evaluate` scores every eval pair
 itself (accuracy, mean margin, ECE, Brier; see `alignment.preference_training`). The output directory holds the
 HF checkpoint (`AutoModelForSequenceClassification` loads it) with its tokenizer, and `metrics.json`.
+
+LoRA (`lora.enabled`, `alignment.lora`): adapters on the backbone's linear layers, the score head fully trained
+(PEFT's sequence-classification task keeps it in `modules_to_save`). The output directory still holds a plain
+`AutoModelForSequenceClassification` checkpoint (the merged model, what PPO's reward scoring loads), the adapter
+sits in `output/adapter/`, and `metrics.json` reports the trainable share.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import Field
 
+from alignment.lora import LoRAConfig
 from alignment.preference_training import (
     load_preference_splits,
     pairwise_metrics,
@@ -59,6 +65,7 @@ class RewardModelConfig(StrictConfig):
     seed: int = 0
     logging_steps: int = Field(default=10, ge=1)
     num_workers: int = Field(default=1, ge=1)  # data-parallel Ray Train workers (ZeRO over all of them)
+    lora: LoRAConfig = LoRAConfig()  # off by default; see alignment.lora
 
 
 @dataclass
@@ -194,13 +201,27 @@ def train(
     from datasets import Dataset
     from trl import RewardTrainer
 
+    from alignment.lora import (
+        finish_lora_checkpoint,
+        is_rank_zero,
+        parameter_counts,
+        peft_config,
+        save_starting_point,
+    )
+
     before = evaluate(state.model, state.tokenizer, state.eval, config)
+    lora_base, lora = None, None
+    if config.lora.enabled:  # before PEFT injects its layers into the model
+        lora = peft_config(config.lora, "seq_cls", state.model)
+        lora_base = save_starting_point(state.model, config.model, output, write=is_rank_zero())
     trainer = RewardTrainer(
         model=state.model,
         args=reward_trainer_arguments(config, output),
         train_dataset=Dataset.from_dict(tokenize_pairs(state.tokenizer, state.train, config.max_length)),
         processing_class=state.tokenizer,
+        peft_config=lora,
     )
+    parameters = parameter_counts(trainer.model)
     if on_log is not None:
         trainer.add_callback(log_forwarding_callback(on_log))
     started = time.perf_counter()
@@ -208,7 +229,10 @@ def train(
     seconds = time.perf_counter() - started
     model = trainer.model
     after = evaluate(model, state.tokenizer, state.eval, config)
-    trainer.save_model(str(output))
+    if lora_base is not None:
+        finish_lora_checkpoint(trainer, output, lora_base, state.tokenizer)
+    else:
+        trainer.save_model(str(output))
     history = [entry for entry in trainer.state.log_history if "loss" in entry]
     metrics: dict[str, Any] = {
         **after,
@@ -220,6 +244,8 @@ def train(
         "zero_stage": config.zero_stage if config.use_deepspeed else None,
         "world_size": trainer.args.world_size,
         "model": config.model or f"preset:{config.preset}",
+        "lora": config.lora.model_dump() if config.lora.enabled else None,
+        **parameters,
         **state.report,
         "history": history,
     }

@@ -17,6 +17,11 @@ accelerate and DeepSpeed on top. `deepspeed: auto` (the default) uses DeepSpeed 
 than one worker, and plain PyTorch for one CPU worker: there the engine only costs (the tiny model trained at
 ~690 tokens/s under ZeRO-2 against ~1 800 without, same losses, on this shared 2-core machine).
 `deepspeed: always` forces it; one process then joins a gloo group of one, which DeepSpeed needs.
+
+LoRA (`lora.enabled`, `alignment.lora`): TRL wraps the model with the adapters (`peft_config=`) and trains only
+them, under the same DeepSpeed set-up. `output/` then holds the merged model (what the next step loads, as after
+full fine-tuning) and `output/adapter/` the adapter in PEFT's format. `metrics.json` reports the trainable share
+(`trainable_parameters`, `total_parameters`, `trainable_fraction`) either way.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from alignment.lora import LoRAConfig
 from alignment.sft_data import SFTSplits, load_sft_splits
 from alignment.training_log import log_forwarding_callback
 from stages.core.config_loading import StrictConfig
@@ -70,6 +76,7 @@ class SFTRecipeConfig(StrictConfig):
     log_every: int = Field(default=10, ge=1)
     num_workers: int = Field(default=1, ge=1)  # Ray Train workers
     use_gpu: bool = False
+    lora: LoRAConfig = LoRAConfig()  # off by default; see alignment.lora
 
     def uses_deepspeed(self, world_size: int) -> bool:
         if self.deepspeed == "auto":
@@ -88,6 +95,8 @@ class SFTState:
     rank: int
     world_size: int
     deepspeed: bool
+    parameters: dict[str, Any]  # alignment.lora.parameter_counts of the model as trained
+    lora_base: str | None = None  # the adapter's base (alignment.lora.save_starting_point); None: no LoRA
 
 
 def join_process_group() -> tuple[int, int]:
@@ -190,6 +199,8 @@ def setup(config: SFTRecipeConfig, inputs: list[Path], output: Path) -> SFTState
     import torch
     from trl import SFTTrainer
 
+    from alignment.lora import parameter_counts, peft_config, save_starting_point
+
     rank, world_size = join_process_group()
     if config.uses_deepspeed(world_size):
         from alignment.pretrain import ensure_process_group
@@ -197,6 +208,10 @@ def setup(config: SFTRecipeConfig, inputs: list[Path], output: Path) -> SFTState
         rank, world_size = ensure_process_group()  # DeepSpeed needs a group, even of one
     torch.manual_seed(config.seed)
     tokenizer, model = load_starting_point(config)
+    lora_base, lora = None, None
+    if config.lora.enabled:
+        lora = peft_config(config.lora, "causal_lm", model)
+        lora_base = save_starting_point(model, config.model, output, write=rank == 0)
     splits = load_sft_splits(inputs, eval_fraction=config.eval_fraction, max_examples=config.max_examples)
     held_out = splits.eval[: config.eval_max_examples] if config.eval_max_examples else splits.eval
     arguments = trl_arguments(config, output, splits, world_size)
@@ -207,8 +222,19 @@ def setup(config: SFTRecipeConfig, inputs: list[Path], output: Path) -> SFTState
         train_dataset=datasets.Dataset.from_list(splits.train),
         eval_dataset=datasets.Dataset.from_list(held_out) if held_out else None,
         processing_class=tokenizer,
+        peft_config=lora,
     )
-    return SFTState(config, trainer, tokenizer, splits, rank, world_size, arguments.deepspeed is not None)
+    return SFTState(
+        config,
+        trainer,
+        tokenizer,
+        splits,
+        rank,
+        world_size,
+        arguments.deepspeed is not None,
+        parameter_counts(trainer.model),
+        lora_base,
+    )
 
 
 def held_out_loss(state: SFTState) -> float | None:
@@ -296,13 +322,21 @@ def train(state: SFTState, on_log: Callable[[dict[str, float]], None] | None = N
         "train_examples": len(state.splits.train),
         "eval_examples": len(trainer.eval_dataset) if trainer.eval_dataset is not None else 0,
         "packing": state.config.packing,
+        "lora": state.config.lora.model_dump() if state.lora_base is not None else None,
+        **state.parameters,
         "history": history,
     }
 
 
 def save_checkpoint(state: SFTState, output: Path, metrics: dict[str, Any]) -> None:
-    """HF checkpoint (safetensors; ZeRO-3 shards gathered by the trainer), tokenizer and `metrics.json`."""
-    state.trainer.save_model(str(output))
+    """HF checkpoint (safetensors; ZeRO-3 shards gathered by the trainer), tokenizer and `metrics.json`; with
+    LoRA the checkpoint is the merged model and the adapter goes to `output/adapter` (`alignment.lora`)."""
+    if state.lora_base is not None:
+        from alignment.lora import finish_lora_checkpoint
+
+        finish_lora_checkpoint(state.trainer, output, state.lora_base, state.tokenizer)
+    else:
+        state.trainer.save_model(str(output))
     if state.rank == 0:
         state.tokenizer.save_pretrained(str(output))
         (output / METRICS_FILE).write_text(json.dumps(metrics, indent=2))

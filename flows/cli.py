@@ -159,11 +159,11 @@ def curate_on_console(
     """`stages.curation.curate`, one console step per stage (live progress, a closing line, a log file); the
     manifests and each stage's `StepSummary`."""
     import itertools
-    from datetime import datetime
 
     from flows.console import StepsInOrder, report_stage_done
     from flows.console_progress import DatasetProgress
     from flows.run_summary import StepSummary
+    from stages.core.manifest import ManifestError, read_manifest
     from stages.core.staging import local_working_path
     from stages.curation import curate
     from stages.registry import CURATION_ORDER, CURATION_OUTPUTS
@@ -175,11 +175,20 @@ def curate_on_console(
     def probe(name: str) -> DatasetProgress:
         return DatasetProgress(name, local_working_path(output / CURATION_OUTPUTS[name]), stage_inputs[name])
 
+    def existing(name: str) -> tuple[str, str] | None:
+        """The (fingerprint, created_at) of the dataset a stage would reuse: equal after the stage means it was
+        skipped (a stage that runs writes a new `created_at`)."""
+        try:
+            manifest = read_manifest(str(output / CURATION_OUTPUTS[name]))
+        except (ManifestError, OSError):
+            return None
+        return None if manifest is None else (manifest.fingerprint, manifest.created_at)
+
+    before = {name: existing(name) for name in CURATION_ORDER}
     summaries: list[StepSummary] = []
     with StepsInOrder(list(CURATION_ORDER), probe) as steps:
 
         def stage_done(name: str, manifest: Manifest) -> None:
-            created = datetime.fromisoformat(manifest.created_at).timestamp()
             summary = StepSummary(
                 stage=name,
                 output=str(output / CURATION_OUTPUTS[name]),
@@ -187,8 +196,7 @@ def curate_on_console(
                 rows_out=manifest.rows_out,
                 dropped=manifest.dropped,
                 seconds=manifest.duration_s,
-                # A stage that ran wrote its manifest after its step opened (`created_at` is to the second).
-                skipped=created < steps.started_at - 1,
+                skipped=before[name] == (manifest.fingerprint, manifest.created_at),
             )
             summaries.append(summary)
             if steps.current is not None:
@@ -457,6 +465,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     from flows.cli_plan import add_plan_command
 
     add_plan_command(commands)  # `lmforge plan STAGE`: predicted peak memory, verdict, cheapest fixes
+
+    from flows.cli_merge import add_merge_command
+
+    add_merge_command(commands)  # `lmforge merge ADAPTER_DIR --output DIR`: a LoRA adapter into a plain model
 
     if argv is None or chosen_command(argv) == "label":
         from stages.label.service.cli import add_label_commands

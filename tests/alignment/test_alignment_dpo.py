@@ -30,6 +30,7 @@ def test_dpo_raises_the_held_out_margin(tmp_path: Path, loss_type: str) -> None:
     # our own log-ratio evaluation agrees with TRL's
     assert metrics["trl_eval_reward_margin"] == pytest.approx(metrics["eval_reward_margin"], rel=0.05)
     assert metrics["loss_type"] == loss_type and metrics["eval_pairs"] == metrics["trl_eval_pairs"]
+    assert metrics["lora"] is None and metrics["trainable_fraction"] == 1.0, "full fine-tuning by default"
     assert (output / "model.safetensors").is_file() and (output / "tokenizer.json").is_file()
     assert (
         json.loads((output / "metrics.json").read_text())["eval_reward_margin"]

@@ -31,6 +31,7 @@ def test_reward_model_learns_the_politeness_rule(tmp_path: Path) -> None:
     assert metrics["eval_mean_margin"] > metrics["initial_eval_mean_margin"] + 1.0
     assert metrics["eval_brier"] < metrics["initial_eval_brier"]
     assert metrics["deepspeed"] is True and metrics["zero_stage"] == 2
+    assert metrics["lora"] is None and metrics["trainable_fraction"] == 1.0
     assert metrics["train_import"]["kept"] == 320 and metrics["eval_pairs"] == 100
     saved = json.loads((output / "metrics.json").read_text())
     assert {"eval_accuracy", "eval_mean_margin", "eval_ece"} <= saved.keys()

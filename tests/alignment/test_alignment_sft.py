@@ -137,6 +137,9 @@ def test_sft_lowers_the_held_out_loss(trained: tuple[Path, dict]) -> None:
     on_disk = json.loads((output / METRICS_FILE).read_text())
     assert on_disk["steps"] == 30 and on_disk["data_format"] == "prompt_completion"
     assert on_disk["eval_examples"] > 5 and on_disk["deepspeed"] is False
+    assert on_disk["lora"] is None and on_disk["trainable_fraction"] == 1.0, "full fine-tuning by default"
+    assert on_disk["trainable_parameters"] == on_disk["total_parameters"] > 0
+    assert not (output / "adapter").exists()
     assert on_disk["eval_loss_after"] < on_disk["eval_loss_before"] - 2.0, (
         on_disk["eval_loss_before"],
         on_disk["eval_loss_after"],

@@ -126,11 +126,15 @@ def peak_rss_bytes() -> int:
 def child_main(spec_path: str) -> None:
     """Run one case in this (fresh) process and print its peak RSS as the last line."""
     from alignment.registry import TRAINING_RECIPES
+    from stages.core.output_safety import OutputOwner, claim_output_directory
 
     spec = json.loads(Path(spec_path).read_text())
     recipe = TRAINING_RECIPES[spec["recipe"]]
     config = recipe.config_model.model_validate(spec["config"])
-    recipe(config, [Path(path) for path in spec["inputs"]], Path(spec["output"]), executor="local")
+    inputs, output = [Path(path) for path in spec["inputs"]], Path(spec["output"])
+    # marked as lmforge's training output, as `lmforge stage` marks it: the next run may then replace it
+    claim_output_directory(output, OutputOwner("training", spec["recipe"]), inputs)
+    recipe(config, inputs, output, executor="local")
     print(json.dumps({"peak_rss_bytes": peak_rss_bytes()}))
 
 
@@ -251,7 +255,13 @@ def measure_case(
     )
     started = time.perf_counter()
     if measured is None:
-        shutil.rmtree(output, ignore_errors=True)  # this benchmark's own earlier run of the case
+        if output.exists():  # this benchmark's own earlier run of the case, which lmforge's training marked
+            from stages.core.output_safety import read_owner_mark
+
+            mark = read_owner_mark(output)
+            if mark is None or mark.kind != "training":
+                raise SystemExit(f"{output} is not a training output lmforge made: not removing it")
+            shutil.rmtree(output)
         measured = run_child(["--child", str(spec)], work / "specs" / f"{name}.log")
     plan = plan_recipe(
         recipe,

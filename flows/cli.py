@@ -548,6 +548,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"lmforge: error: {one_line(error)}", file=sys.stderr, flush=True)
         return EXIT_USAGE
     except Exception as error:
+        from flows.console_exit import caused_by_interrupt
+
+        if caused_by_interrupt(error):  # Ctrl-C inside compiled code (numba: SystemError from the interrupt)
+            print(INTERRUPTED_MESSAGE, file=sys.stderr, flush=True)
+            return EXIT_INTERRUPTED
         return report_internal_error(arguments, error)
     return code if isinstance(code, int) else 0
 

@@ -24,8 +24,6 @@ def lmforge(*arguments: str) -> list[str]:
     return [sys.executable, "-m", "flows.cli", *arguments]
 
 
-
-
 @pytest.fixture()
 def content_jsonl(tmp_path: Path) -> Path:
     """Records whose text sits under `content`, not `text`: the most common first mistake."""
@@ -174,3 +172,23 @@ def test_ctrl_c_is_one_line_keeps_finished_stages_and_a_rerun_resumes(
     assert rerun.returncode == 0, rerun.stderr
     assert read_manifest(output / "ingested").created_at == ingested.created_at  # resumed, not redone
     assert read_manifest(output / "deduped") is not None
+
+
+def test_ctrl_c_inside_compiled_code_is_an_interruption_not_an_internal_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A SIGINT that lands in a numba kernel surfaces as SystemError("... returned a result with an exception
+    set") caused by the KeyboardInterrupt (seen in the clean stage's n-gram kernel): exit 130, one line."""
+    import flows.cli
+
+    def interrupted_in_a_kernel(arguments: object) -> None:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as interrupt:
+            raise SystemError(
+                "CPUDispatcher(<function _ngram_kernel>) returned a result with an exception set"
+            ) from interrupt
+
+    monkeypatch.setattr(flows.cli, "command_manifest", interrupted_in_a_kernel)
+    assert flows.cli.main(["manifest", "anywhere"]) == 130
+    assert capsys.readouterr().err.strip() == flows.cli.INTERRUPTED_MESSAGE

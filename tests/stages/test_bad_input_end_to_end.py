@@ -33,4 +33,4 @@ def test_broken_corpus_is_fully_accounted_for(tmp_path: Path, capsys: pytest.Cap
         assert manifest is not None
         assert manifest.rows_in == previous_out == manifest.rows_out + sum(manifest.dropped.values())
         previous_out = manifest.rows_out
-    assert "ingest:" in capsys.readouterr().out
+    assert "✓ ingest" in capsys.readouterr().out

@@ -20,6 +20,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from stages.text.hashing import GOLDEN_RATIO_64, splitmix64
+
 HASH_BITS = 15
 """2**15 columns: 128 KiB of float32 weights; more columns did not score better on the labelled pages."""
 
@@ -42,19 +44,6 @@ INLINE_WHITESPACE = re.compile(r"[^\S\n]+")
 HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 TITLE_SEPARATORS = re.compile(r"[_|｜\-–—,，、/]+")
 
-_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
-_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX_2 = np.uint64(0x94D049BB133111EB)
-
-
-def _mixed(values: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser over an array (uint64 arithmetic wraps, as intended)."""
-    values = values ^ (values >> np.uint64(30))
-    values = values * _MIX_1
-    values = values ^ (values >> np.uint64(27))
-    values = values * _MIX_2
-    return values ^ (values >> np.uint64(31))
-
 
 def normalized(text: str) -> str:
     """Lowercase, every digit as `0` (lottery numbers and phone numbers differ, their shape does not), runs of
@@ -76,9 +65,9 @@ def ngram_columns(text: str, namespace: int) -> np.ndarray:
         count = len(points) - order + 1
         if count <= 0:
             continue
-        hashes = _mixed(points[:count] + np.uint64(namespace * 16 + order))
+        hashes = splitmix64(points[:count] + np.uint64(namespace * 16 + order))
         for offset in range(1, order):
-            hashes = _mixed(hashes * _MULTIPLIER + points[offset : offset + count])
+            hashes = splitmix64(hashes * GOLDEN_RATIO_64 + points[offset : offset + count])
         columns.append(hashes >> np.uint64(64 - HASH_BITS))
     return np.concatenate(columns) if columns else np.empty(0, dtype=np.uint64)
 
@@ -114,9 +103,9 @@ def layout_measures(lines: list[str], title: str) -> dict[str, int]:
 @cache
 def string_column(name: str, namespace: int) -> int:
     """The column of a whole short string in `namespace` (the layout features: a few dozen names, cached)."""
-    hashed = _mixed(np.array([namespace], dtype=np.uint64))
+    hashed = splitmix64(np.array([namespace], dtype=np.uint64))
     for point in np.frombuffer(name.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64):
-        hashed = _mixed(hashed * _MULTIPLIER + point)
+        hashed = splitmix64(hashed * GOLDEN_RATIO_64 + point)
     return int(hashed[0] >> np.uint64(64 - HASH_BITS))
 
 

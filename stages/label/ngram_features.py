@@ -12,19 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from stages.label.document_words import DocumentWords
-
-_BIGRAM_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
-_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX_2 = np.uint64(0x94D049BB133111EB)
-
-
-def _mixed(values: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser over an array (uint64 arithmetic wraps, as intended)."""
-    values = values ^ (values >> np.uint64(30))
-    values = values * _MIX_1
-    values = values ^ (values >> np.uint64(27))
-    values = values * _MIX_2
-    return values ^ (values >> np.uint64(31))
+from stages.text.hashing import GOLDEN_RATIO_64, splitmix64
 
 
 def bigram_hashes(words: DocumentWords) -> tuple[np.ndarray, np.ndarray]:
@@ -32,7 +20,7 @@ def bigram_hashes(words: DocumentWords) -> tuple[np.ndarray, np.ndarray]:
     document_of = words.document_of
     same_document = document_of[:-1] == document_of[1:]
     first, second = words.hashes[:-1][same_document], words.hashes[1:][same_document]
-    return _mixed(first * _BIGRAM_MULTIPLIER + second), document_of[:-1][same_document]
+    return splitmix64(first * GOLDEN_RATIO_64 + second), document_of[:-1][same_document]
 
 
 def hashed_ngram_features(words: DocumentWords, bits: int) -> sp.csr_matrix:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from flows.console_capture import output_to_file, terminal_stream
+from flows.console_exit import caused_by_interrupt
 from flows.console_progress import Progress
 
 LOGS_DIR = "logs"
@@ -326,9 +327,11 @@ def console_step(name: str, probe: Probe | None = None, *, capture: bool = True)
             yield handle
     except BaseException as error:
         where = f" (log: {log})" if log is not None else ""
-        reason = "interrupted" if isinstance(error, KeyboardInterrupt) else f"failed after {duration(handle.elapsed())}"
+        # Ctrl-C inside compiled code (a numba kernel) arrives as a SystemError caused by the KeyboardInterrupt
+        interrupt = console.interrupted or caused_by_interrupt(error)
+        reason = "interrupted" if interrupt else f"failed after {duration(handle.elapsed())}"
         handle.fail(reason + where)
-        if isinstance(error, KeyboardInterrupt):
+        if interrupt:
             console.note_interrupt()
         raise
     finally:

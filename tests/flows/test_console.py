@@ -126,13 +126,22 @@ def test_plain_output_is_one_line_per_step_and_the_libraries_go_to_the_step_log(
     assert not CONTROL.search(shown), repr(shown)
     lines = shown.splitlines()
     assert lines.pop(1) == "lmforge: warning: something the user must see"  # kept, right after its step
-    assert [STEP_LINE.match(line).group(1, 2) for line in lines] == [("✓", "alpha"), ("✓", "beta"), ("✗", "gamma")]
+    assert [STEP_LINE.match(line).group(1, 2) for line in lines] == [
+        ("✓", "alpha"),
+        ("✓", "beta"),
+        ("✗", "gamma"),
+    ]
     assert "10 -> 8 rows" in lines[0]
     assert "skipped (unchanged)" in lines[1]
     assert f"log: {tmp_path / 'logs' / 'gamma.log'}" in lines[2]
     log = (tmp_path / "logs" / "alpha.log").read_text()
-    for noise in ("python-level noise", "C-level noise on fd 2", "subprocess noise", "a library warning",
-                  "a library log record"):
+    for noise in (
+        "python-level noise",
+        "C-level noise on fd 2",
+        "subprocess noise",
+        "a library warning",
+        "a library log record",
+    ):
         assert noise in log
         assert noise not in shown
     assert "RuntimeError: boom" not in shown
@@ -143,7 +152,11 @@ def test_a_terminal_gets_a_live_line_redrawn_in_place_and_the_same_closing_lines
     assert "\x1b[2K" in shown  # the live line is erased and redrawn, never scrolled
     screen = final_screen(shown)
     assert screen.pop(1) == "lmforge: warning: something the user must see"
-    assert [STEP_LINE.match(line).group(1, 2) for line in screen] == [("✓", "alpha"), ("✓", "beta"), ("✗", "gamma")]
+    assert [STEP_LINE.match(line).group(1, 2) for line in screen] == [
+        ("✓", "alpha"),
+        ("✓", "beta"),
+        ("✗", "gamma"),
+    ]
     assert not any(LIBRARY_LINE.search(line) or "noise" in line for line in screen), screen
     assert "subprocess noise" in (tmp_path / "logs" / "alpha.log").read_text()
 
@@ -245,7 +258,11 @@ def test_version_is_instant_and_matches_the_installed_package() -> None:
     from importlib.metadata import version
 
     done = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "--version"], capture_output=True, text=True, cwd=REPO_ROOT, check=True
+        [sys.executable, "-m", "flows.cli", "--version"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        check=True,
     )
     assert done.stdout.strip() == f"lmforge {version('lmforge')}"
 
@@ -278,20 +295,32 @@ def cli_environment(base: dict[str, str]) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_lmforge_run_plain_on_ray_with_training(prefect_child_environment: dict[str, str], tmp_path: Path) -> None:
+def test_lmforge_run_plain_on_ray_with_training(
+    prefect_child_environment: dict[str, str], tmp_path: Path
+) -> None:
     """`lmforge run --until pretrain` on 80 documents, stdout a pipe: Ray Data, the Ray core worker, DeepSpeed
     and transformers all ran, and none of them reached the console."""
     output = tmp_path / "run"
     settings = [
-        "demo_docs=80", "tokenize.vocab_size=512", "tokenize.seq_len=64", "pretrain.max_steps=3",
-        "pretrain.micro_batch_size=2", "pretrain.eval_max_rows=8", "pretrain.warmup_steps=1",
+        "demo_docs=80",
+        "tokenize.vocab_size=512",
+        "tokenize.seq_len=64",
+        "pretrain.max_steps=3",
+        "pretrain.micro_batch_size=2",
+        "pretrain.eval_max_rows=8",
+        "pretrain.warmup_steps=1",
     ]
     command = [sys.executable, "-m", "flows.cli", "run", "--until", "pretrain", "--output", str(output)]
     for setting in settings:
         command += ["--set", setting]
     done = subprocess.run(
-        command, capture_output=True, text=True, timeout=600, cwd=REPO_ROOT,
-        env=cli_environment(prefect_child_environment), check=False,
+        command,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO_ROOT,
+        env=cli_environment(prefect_child_environment),
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stderr == ""
@@ -307,15 +336,46 @@ def test_lmforge_run_plain_on_ray_with_training(prefect_child_environment: dict[
 @pytest.mark.slow
 def test_lmforge_curate_on_a_terminal_then_a_rerun_says_skipped(tiny_corpus: Path, tmp_path: Path) -> None:
     output = tmp_path / "curated"
-    command = [sys.executable, "-m", "flows.cli", "curate", "--input", str(tiny_corpus), "--output", str(output)]
+    command = [
+        sys.executable,
+        "-m",
+        "flows.cli",
+        "curate",
+        "--input",
+        str(tiny_corpus),
+        "--output",
+        str(output),
+    ]
     shown = run_on_terminal(command, cli_environment(dict(os.environ)), timeout=600)
     assert "\x1b[2K" in shown
     steps = ["ingest", "clean", "dedup", "label"]
     check_console(final_screen(shown), steps, output)
     rerun = subprocess.run(
-        [*command, "--executor", "local"], capture_output=True, text=True, timeout=300, cwd=REPO_ROOT,
-        env=cli_environment(dict(os.environ)), check=True,
+        [*command, "--executor", "local"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO_ROOT,
+        env=cli_environment(dict(os.environ)),
+        check=True,
     )
     closing = [line for line in rerun.stdout.splitlines() if STEP_LINE.match(line)]
     assert len(closing) == len(steps)
     assert all("skipped (unchanged)" in line for line in closing), closing
+
+
+def test_a_step_interrupted_inside_compiled_code_closes_as_interrupted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C landing in a numba kernel reaches the step as SystemError caused by the KeyboardInterrupt (seen in
+    the clean stage's n-gram kernel): the step's closing line says interrupted, not failed."""
+    from flows.console import console_session, console_step
+
+    with pytest.raises(SystemError), console_session(tmp_path, verbose=True), console_step("clean"):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as interrupt:
+            raise SystemError(
+                "CPUDispatcher(<function _ngram_kernel>) returned a result with an exception set"
+            ) from interrupt
+    assert re.search(r"✗ clean +interrupted", capsys.readouterr().out)

@@ -22,7 +22,6 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow.fs as pafs
@@ -34,6 +33,8 @@ from stages.core.output_safety import (
     TEMPORARY_NAME,
     OutputOwner,
     OutputRefusedError,
+    owner_mark_text,
+    parse_owner_mark,
 )
 from stages.core.storage import Location, LocationError
 
@@ -115,23 +116,11 @@ def read_remote_manifest(location: Location) -> Manifest | None:
 
 def read_remote_owner_mark(location: Location) -> OutputOwner | None:
     payload = read_bytes(location.child(OWNER_MARK))
-    if payload is None:
-        return None
-    try:
-        values = json.loads(payload)
-        return OutputOwner(kind=str(values["kind"]), name=str(values["name"]))
-    except (ValueError, KeyError, TypeError):
-        return None
+    return None if payload is None else parse_owner_mark(payload)
 
 
 def write_remote_owner_mark(location: Location, owner: OutputOwner) -> None:
-    payload = {
-        "kind": owner.kind,
-        "name": owner.name,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "note": "written by lmforge: this prefix may be replaced or resumed by the same lmforge command",
-    }
-    write_bytes(location.child(OWNER_MARK), (json.dumps(payload, indent=2) + "\n").encode())
+    write_bytes(location.child(OWNER_MARK), owner_mark_text(owner, "prefix").encode())
 
 
 def _refuse_foreign(output: Location, what: str, entries: list[str]) -> OutputRefusedError:

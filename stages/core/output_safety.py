@@ -68,26 +68,39 @@ def check_output_location(output: Path, inputs: Iterable[str | Path] = ()) -> No
             raise OutputRefusedError(f"output {output} contains the input {entry}; name an output elsewhere")
 
 
+def parse_owner_mark(text: str | bytes) -> OutputOwner | None:
+    """The owner an ownership mark names; None for anything that is not one (local folder or object prefix)."""
+    try:
+        values = json.loads(text)
+        return OutputOwner(kind=str(values["kind"]), name=str(values["name"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def owner_mark_text(owner: OutputOwner, what: str = "directory") -> str:
+    """The ownership mark's JSON, for a local `directory` or an object-store `prefix`."""
+    payload = {
+        "kind": owner.kind,
+        "name": owner.name,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "note": f"written by lmforge: this {what} may be replaced or resumed by the same lmforge command",
+    }
+    return json.dumps(payload, indent=2) + "\n"
+
+
 def read_owner_mark(directory: Path) -> OutputOwner | None:
     path = directory / OWNER_MARK
     if not path.is_file():
         return None
     try:
-        values = json.loads(path.read_text())
-        return OutputOwner(kind=str(values["kind"]), name=str(values["name"]))
-    except (OSError, ValueError, KeyError, TypeError):
+        return parse_owner_mark(path.read_text())
+    except OSError:
         return None
 
 
 def write_owner_mark(directory: Path, owner: OutputOwner) -> None:
-    payload = {
-        "kind": owner.kind,
-        "name": owner.name,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "note": "written by lmforge: this directory may be replaced or resumed by the same lmforge command",
-    }
     tmp = directory / f".{OWNER_MARK}.tmp"
-    tmp.write_text(json.dumps(payload, indent=2) + "\n")
+    tmp.write_text(owner_mark_text(owner))
     tmp.replace(directory / OWNER_MARK)
 
 

@@ -259,14 +259,22 @@ def bench_work(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", ["dpo-mid"])
-def test_prediction_bounds_the_measured_peak_rss(case: str, bench_work: Path) -> None:
-    """A real run in a fresh process: predicted ÷ measured peak RSS in [1.0, 1.3]. dpo-mid (a trained policy and
-    a frozen reference of ~7M parameters each) is where the state and activation terms are a visible share beside
-    the runtime's fixed cost; the tiny and `small`-preset cases (17 in all) are in benchmarks/memory_plan.py,
-    which make test does not run."""
+def test_prediction_bounds_what_a_bigger_model_adds_to_the_measured_peak_rss(bench_work: Path) -> None:
+    """Real runs in fresh processes: dpo-tiny, then dpo-mid (a trained policy and a frozen reference of ~7M
+    parameters each, where state and activations are a visible share). What the bigger model adds to the peak
+    RSS, predicted ÷ measured, must be in [1.0, 1.3]: the planner's terms for parameters, gradients, optimizer
+    state and activations, with the runtime's fixed cost cancelled. That fixed cost is the machine's (imports,
+    kernels, thread buffers: 656 MiB for dpo-tiny here, about 135 MiB more on the CI machine), so the absolute
+    ratio is held to [1.0, 1.3] by benchmarks/memory_plan.py on this machine, where CPU_RUNTIME_BYTES was
+    measured, and here only to within 20%."""
     from benchmarks.memory_plan import LOWER, UPPER, measure_case, prepare_inputs
 
-    row = measure_case(case, prepare_inputs(bench_work, {"pairs"}), bench_work)
-    shutil.rmtree(bench_work / "runs" / case, ignore_errors=True)
-    assert LOWER <= row["ratio"] <= UPPER, row
+    inputs = prepare_inputs(bench_work, {"pairs"})
+    tiny, mid = (measure_case(case, inputs, bench_work) for case in ("dpo-tiny", "dpo-mid"))
+    for case in ("dpo-tiny", "dpo-mid"):
+        shutil.rmtree(bench_work / "runs" / case, ignore_errors=True)
+    added_predicted = mid["predicted_bytes"] - tiny["predicted_bytes"]
+    added_measured = mid["measured_bytes"] - tiny["measured_bytes"]
+    assert added_measured > 100 * 2**20, (tiny, mid)  # the bigger model is visible in the peak at all
+    assert LOWER <= added_predicted / added_measured <= UPPER, (tiny, mid)
+    assert all(0.8 <= row["ratio"] <= 1.2 * UPPER for row in (tiny, mid)), (tiny, mid)

@@ -5,7 +5,8 @@ step when stdout is not one (and no control characters), a final table, and the 
 Every test drives a real process: the console moves file descriptors, which only a real process shows. The
 terminal is a real pseudo-terminal (`pty.openpty`). The first two tests use a small script standing in for a
 pipeline (prints from Python, from C level and from a subprocess); the slow ones run the real CLI on a tiny
-config with a real Ray cluster and a real Prefect API.
+config with a real Ray cluster and a real Prefect API. `lmforge run`'s plain console (stdout a pipe) is checked
+on the two runs of `tests/flows/test_flow_concurrent_pipelines.py`, which pay for a pipeline anyway.
 """
 
 from __future__ import annotations
@@ -292,45 +293,6 @@ def cli_environment(base: dict[str, str]) -> dict[str, str]:
     """The user's environment: no test-only switch that would hide Ray Data's progress output anyway."""
     environment = {key: value for key, value in base.items() if not key.startswith("RAY_DATA_DISABLE")}
     return {**environment, "PYTHONPATH": str(REPO_ROOT), "TERM": "xterm"}
-
-
-@pytest.mark.slow
-def test_lmforge_run_plain_on_ray_with_training(
-    prefect_child_environment: dict[str, str], tmp_path: Path
-) -> None:
-    """`lmforge run --until pretrain` on 80 documents, stdout a pipe: Ray Data, the Ray core worker, DeepSpeed
-    and transformers all ran, and none of them reached the console."""
-    output = tmp_path / "run"
-    settings = [
-        "demo_docs=80",
-        "tokenize.vocab_size=512",
-        "tokenize.seq_len=64",
-        "pretrain.max_steps=3",
-        "pretrain.micro_batch_size=2",
-        "pretrain.eval_max_rows=8",
-        "pretrain.warmup_steps=1",
-    ]
-    command = [sys.executable, "-m", "flows.cli", "run", "--until", "pretrain", "--output", str(output)]
-    for setting in settings:
-        command += ["--set", setting]
-    done = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=REPO_ROOT,
-        env=cli_environment(prefect_child_environment),
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stderr == ""
-    assert not CONTROL.search(done.stdout), repr(done.stdout)
-    steps = ["corpus", "ingest", "clean", "dedup", "label", "tokenize", "pretrain"]
-    check_console(done.stdout.splitlines(), steps, output)
-    assert "Dataset" in (output / "logs" / "clean.log").read_text()  # Ray Data did talk: into the log
-    assert "step pretrain" in (output / "logs" / "pretrain.log").read_text()
-    records = (output / "logs" / "pretrain.progress.jsonl").read_text().splitlines()
-    assert [json.loads(line)["step"] for line in records][-1] == 3  # the live line's source, step by step
 
 
 @pytest.mark.slow

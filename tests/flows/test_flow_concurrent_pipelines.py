@@ -1,5 +1,7 @@
 """Two `lmforge run` processes at once, with different outputs, on one Ray cluster: neither touches the other's
-data, and each ends exactly as a run alone would."""
+data, and each ends exactly as a run alone would. Their stdout is a pipe, as in CI or under a Prefect worker, so
+the same runs check the plain console: Ray Data, the Ray core worker, DeepSpeed and transformers all ran, and none
+of them reached it (one pipeline pays for both checks)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from flows.run_summary import read_run_summary
 from stages.core.dataset import TMP_PREFIX
 from stages.core.manifest import MANIFEST_NAME
 from tests.flows.prefect_runs import rows_by_id
+from tests.flows.test_console import CONTROL, check_console, cli_environment
 from tests.flows.test_flow_pipeline import ORCHESTRATION_ALIGNMENT, REPOSITORY, pipeline_steps
 from tests.tiny_pipeline import TINY_TRAINING
 
@@ -52,20 +55,30 @@ def test_two_pipelines_run_at_once_without_touching_each_other(
                 str(tmp_path / name),
             ],
             cwd=REPOSITORY,
-            env=prefect_child_environment,  # both record their flows in one Prefect API, as on a shared server
-            stdout=(tmp_path / f"{name}.log").open("w"),
-            stderr=subprocess.STDOUT,
+            # both record their flows in one Prefect API, as on a shared server; the user's environment
+            env=cli_environment(prefect_child_environment),
+            stdout=(tmp_path / f"{name}.out").open("w"),
+            stderr=(tmp_path / f"{name}.err").open("w"),
             start_new_session=True,
         )
         for name in runs
     }
     for name, process in processes.items():
-        assert process.wait(timeout=600) == 0, (tmp_path / f"{name}.log").read_text()[-4000:]
+        assert process.wait(timeout=600) == 0, (tmp_path / f"{name}.err").read_text()[-4000:]
 
     for name in runs:
         output = (tmp_path / name).resolve()
+        steps = pipeline_steps(ORCHESTRATION_ALIGNMENT, until="pretrain")
+        shown = (tmp_path / f"{name}.out").read_text()
+        assert (tmp_path / f"{name}.err").read_text() == ""
+        assert not CONTROL.search(shown), repr(shown)
+        check_console(shown.splitlines(), steps, output)
+        assert "Dataset" in (output / "logs" / "clean.log").read_text()  # Ray Data did talk: into the log
+        assert "step pretrain" in (output / "logs" / "pretrain.log").read_text()
+        progress = (output / "logs" / "pretrain.progress.jsonl").read_text().splitlines()
+        assert json.loads(progress[-1])["step"] == TINY_TRAINING["pretrain"]["max_steps"]  # the live line's source
         summary = read_run_summary(output)
-        assert [step.stage for step in summary.steps] == pipeline_steps(ORCHESTRATION_ALIGNMENT, until="pretrain")
+        assert [step.stage for step in summary.steps] == steps
         assert not any(step.skipped for step in summary.steps)
         assert not list(output.rglob(f"{TMP_PREFIX}*")), f"{name} left a temporary directory"
         # every output a step reports, and every input a dataset manifest names, lies in this run's directory

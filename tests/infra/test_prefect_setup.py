@@ -9,7 +9,6 @@ import json
 import os
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -55,12 +54,6 @@ def test_systemd_unit_runs_the_worker_step_from_the_checkout() -> None:
     assert service["Restart"] == "always"
 
 
-def free_loopback_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def api(url: str, path: str, body: dict[str, Any] | None = None) -> Any:
     request = urllib.request.Request(
         f"{url}{path}",
@@ -83,49 +76,23 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture()
-def prefect_server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """A real Prefect API on a free loopback port with its own home; yields its URL and a client environment."""
-    port = free_loopback_port()
-    url = f"http://127.0.0.1:{port}/api"
-    environment = {name: value for name, value in os.environ.items() if not name.startswith("PREFECT_")}
+def prefect_server(
+    prefect_child_environment: dict[str, str], tmp_path: Path
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """A real Prefect API: the session's (`prefect_api`, a `prefect server` subprocess on its own database),
+    which this test's pool, variable and deployments do not disturb: the deployment tests run their own server,
+    and every other test reads only the flow runs it started. Yields the API's URL and a client environment with
+    its own Prefect home."""
+    environment = dict(prefect_child_environment)
+    url = environment["PREFECT_API_URL"]
     environment.update(
         PREFECT_HOME=str(tmp_path / "prefect-home"),
-        PREFECT_API_URL=url,
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_UI_ENABLED="false",
         PREFECT_WORKER_QUERY_SECONDS="1",
         PREFECT=PREFECT,
         LMFORGE_DATA_ROOT=str(tmp_path / "data"),
     )
-    with (tmp_path / "server.log").open("wb") as log:
-        server = subprocess.Popen(
-            [
-                *PREFECT.split(),
-                "server",
-                "start",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-services",
-            ],
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert server.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
-            with contextlib.suppress(OSError):
-                if api(url, "/health") is True:
-                    break
-            assert time.monotonic() < deadline, "prefect server not healthy"
-            time.sleep(0.25)
-        yield url, environment
-    finally:
-        stop(server)
+    assert api(url, "/health") is True
+    yield url, environment
 
 
 def run_setup(step: str, environment: dict[str, str]) -> str:

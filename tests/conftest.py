@@ -52,10 +52,13 @@ def is_slow(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark a test `slow` when `is_slow` says so (`make test-fast` leaves those out; `make test` runs all)."""
+    """Mark a test `slow` when `is_slow` says so (`make test-fast` leaves those out; `make test` runs all), and
+    run the tests that replace the session's Ray cluster with a multi-node one last: the next test needing Ray
+    would otherwise pay a second cluster start."""
     for item in items:
         if is_slow(item):
             item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: "two_node_cluster" in getattr(item, "fixturenames", ()))  # stable: order kept
 
 
 os.environ.setdefault("RAY_DEDUP_LOGS", "1")

@@ -5,7 +5,7 @@ group (minus the group mean, divided by the group's standard deviation with `sca
 advantage of all its tokens: no value model. The loss is PPO's clipped ratio on those advantages plus `beta`
 times a per-token KL estimate to the frozen starting policy. Everything but the loss options is shared
 with RLOO (`alignment.online_rl`: prompts, reward function, reward-hacking guard, before/after measurement,
-launch).
+LoRA, launch).
 """
 
 from __future__ import annotations

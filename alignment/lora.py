@@ -152,17 +152,33 @@ def save_starting_point(model: Any, source: str | None, output: Path, *, write: 
     return BASE_DIR
 
 
+def name_base(adapter: Path, base: str, tokenizer: Any) -> None:
+    """Point `adapter`'s `adapter_config.json` at `base` and save the tokenizer beside it (rank 0's job)."""
+    config_path = adapter / ADAPTER_CONFIG
+    config = json.loads(config_path.read_text())
+    config["base_model_name_or_path"] = base
+    config_path.write_text(json.dumps(config, indent=2, sort_keys=True))
+    tokenizer.save_pretrained(str(adapter))
+
+
 def save_adapter(trainer: Any, output: Path, base: str, tokenizer: Any) -> Path:
     """The trained adapter in PEFT's format at `output/adapter` (the trainer gathers ZeRO-3 shards), its
     `adapter_config.json` naming `base`, and the tokenizer beside it; rank 0 writes what is not a shard."""
     adapter = output / ADAPTER_DIR
     trainer.save_model(str(adapter))
     if trainer.is_world_process_zero():
-        config_path = adapter / ADAPTER_CONFIG
-        config = json.loads(config_path.read_text())
-        config["base_model_name_or_path"] = base
-        config_path.write_text(json.dumps(config, indent=2, sort_keys=True))
-        tokenizer.save_pretrained(str(adapter))
+        name_base(adapter, base, tokenizer)
+    return adapter
+
+
+def save_merged(peft_model: Any, output: Path, base: str, tokenizer: Any) -> Path:
+    """For loops without a trainer (our PPO), on the one process that writes, with the weights whole (ZeRO-3
+    gathered): `peft_model`'s adapter to `output/adapter` naming `base`, merged into a plain model in `output`
+    (the layout of the module docstring)."""
+    adapter = output / ADAPTER_DIR
+    peft_model.save_pretrained(str(adapter), safe_serialization=True)
+    name_base(adapter, base, tokenizer)
+    merge_adapter(adapter, output)
     return adapter
 
 

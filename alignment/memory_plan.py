@@ -138,7 +138,7 @@ class MemoryPlan:
 def trainable(role: ModelRole, lora: LoRASettings | None) -> int:
     if not role.trained:
         return 0
-    return lora.trainable(role.shape) if lora else role.shape.parameters
+    return lora.trainable(role.shape) if lora and role.adapted else role.shape.parameters
 
 
 def weight_bytes(workload: Workload) -> int:

@@ -49,6 +49,8 @@ class ModelRole:
     name: str
     shape: ModelShape
     trained: bool
+    # a trained model the run's `lora` adapts (False: PPO's critic without `critic_lora`)
+    adapted: bool = True
 
 
 @dataclass(frozen=True)
@@ -327,9 +329,10 @@ def plan_ppo(
         critic = rewards[0].shape if config.reward_model is not None else policy.as_score_model()
     else:
         critic = resolve_shape(critic_source, vocab=policy.vocab, head="score", what="critic_model")
+    critic_lora = getattr(config, "critic_lora", None)
     models = [
         ModelRole("policy", policy, trained=True),
-        ModelRole("critic", critic, trained=True),
+        ModelRole("critic", critic, trained=True, adapted=bool(critic_lora and critic_lora.enabled)),
         ModelRole("reference", policy, trained=False),
         *rewards,
     ]

@@ -35,6 +35,13 @@ summary). `num_workers > 1` runs the same worker function on Ray Train workers (
 the DeepSpeed group; rank 0 measures and writes the metrics, and publishes loss, reward and KL as training
 gauges while it trains (`alignment.training_metrics`, a no-op outside Ray).
 
+LoRA (`lora.enabled`, `alignment.lora`): TRL wraps the policy with fresh adapters (`peft_config=`) and, for
+`beta > 0`, computes the reference log-probabilities with the adapters disabled (`GRPOTrainer`/`RLOOTrainer`
+build no `ref_model` for a PEFT policy): no second copy. Generation runs on the trained PEFT model itself
+(adapters unmerged), so every rollout samples the current adapter weights. `output/` holds the merged policy
+(what the next step and the "after" measurement load), `output/adapter/` the adapter, and `metrics.json` the
+trainable share (`trainable_parameters`, `trainable_fraction`).
+
 Options of TRL that need vLLM or a GPU stay off: `use_vllm` (TRL's default, False), bf16 (only with a GPU),
 `use_transformers_continuous_batching`, `use_liger_kernel`.
 """
@@ -52,6 +59,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from alignment.gold_reward import GoldScorerName, nan_mean
+from alignment.lora import LoRAConfig
 from alignment.preference_training import shared_trainer_arguments, write_metrics
 from alignment.preferences import prompt_key
 from alignment.prompts import PromptSplit, load_prompts
@@ -101,6 +109,7 @@ class OnlineRLConfig(StrictConfig):
     gold_scorer: GoldScorerName | None = None  # the task's true rule (alignment.gold_reward); None: no gold
     logging_steps: int = Field(default=5, ge=1)
     seed: int = 0
+    lora: LoRAConfig = LoRAConfig()  # off by default; on: TRL's reference is the adapter-disabled policy
 
     @model_validator(mode="after")
     def _gold_to_watch(self) -> OnlineRLConfig:
@@ -324,6 +333,7 @@ def run_online_worker(
     from alignment.evaluate import sequence_kl, stop_token_ids
     from alignment.gold_reward import load_gold_scorer
     from alignment.guard_callback import is_main_process
+    from alignment.lora import finish_lora_checkpoint, parameter_counts, peft_config, save_starting_point
     from alignment.models import sampling_exactly
     from alignment.ppo_engines import disable_dropout
     from alignment.reward_function import RewardModelFunction
@@ -368,6 +378,10 @@ def run_online_worker(
             reference=frozen,
         )
     arguments = algorithm.arguments(config, online_trainer_arguments(config, output))
+    lora, lora_base = None, None
+    if config.lora.enabled:  # TRL wraps the policy; its base is the SFT checkpoint directory
+        lora = peft_config(config.lora, "causal_lm", policy)
+        lora_base = save_starting_point(policy, config.model, output, write=main)
     datasets.disable_progress_bars()
     reward = RewardModelFunction(
         scorer=proxy, stop_token_ids=stops, missing_stop_penalty=config.missing_stop_penalty
@@ -380,7 +394,9 @@ def run_online_worker(
             train_dataset=datasets.Dataset.from_list([{"prompt": prompt} for prompt in prompts.train]),
             processing_class=tokenizer,
             callbacks=[callback] if callback is not None else None,
+            peft_config=lora,
         )
+        parameters = parameter_counts(trainer.model)
         published = TrainingMetrics(algorithm.name, run_name(output), enabled=main)
         trainer.add_callback(
             log_forwarding_callback(TrainerLogPublisher(published, then=reward_publisher(published)))
@@ -395,7 +411,10 @@ def run_online_worker(
     if callback is not None and callback.stopped_at_step is not None and callback.peak_weights is not None:
         trainer.model.load_state_dict(callback.peak_weights)
         restored_step = callback.peak_weights_step
-    trainer.save_model(str(output))
+    if lora_base is not None:
+        finish_lora_checkpoint(trainer, output, lora_base, tokenizer)
+    else:
+        trainer.save_model(str(output))
     if not main or before is None:
         return {}
     tokenizer.save_pretrained(str(output))
@@ -438,6 +457,8 @@ def run_online_worker(
         "model": config.model,
         "reward_model": config.reward_model,
         "beta": config.beta,
+        "lora": config.lora.model_dump() if config.lora.enabled else None,
+        **parameters,
         "num_generations": config.num_generations,
         "missing_stop_penalty": config.missing_stop_penalty,
         "reward_spread": reward.spread,

@@ -3,7 +3,7 @@
 
 Four models, each its own DeepSpeed engine (`alignment.ppo_engines`): the actor (policy, from the SFT
 checkpoint `model`), the critic (a value head per token, from the reward model by default), the frozen
-reference (the SFT checkpoint again) and the frozen reward model. One PPO step:
+reference (the SFT checkpoint again; none with LoRA, see below) and the frozen reward model. One PPO step:
 
 1. **Rollout** (`alignment.ppo_rollout`): `rollout_batch_size` prompts (over all workers; each worker takes its
    share) get one sampled reply each; the actor's and reference's log-probabilities, the critic's values and
@@ -42,9 +42,20 @@ DeepSpeed group: each generates and scores its share of the prompts and of each 
 average gradients. Under ZeRO-3 every rank runs the same number of forward passes (equal shares; generation
 runs on gathered parameters), which partitioned parameters need.
 
+**LoRA** (`lora` for the actor, `critic_lora` for the critic; PEFT's names, `alignment.lora`): only adapters
+(and the critic's score head) train and hold gradients and optimizer state, under every ZeRO stage. With the
+actor's LoRA no reference engine is built: the reference log-probabilities come from the actor with its adapter
+disabled, which is the SFT checkpoint exactly. Generation runs on the actor engine's own (unmerged) PEFT
+module, so each rollout samples the weights the last update left; `check_rollout_log_probs` records the
+generator's log-probs and logs `rollout_logprob_gap`, their mean |Δ| per token to the trainer's forward pass
+(~1e-7 when they are the same weights; the size of an update when a rollout samples stale ones).
+`metrics.json` reports the actor's `trainable_parameters` / `trainable_fraction` (and the critic's).
+
 Output: the policy as an HF checkpoint (`save_pretrained`, safetensors) with its tokenizer, the critic in
 `critic/` (loads as `AutoModelForSequenceClassification`), `metrics.json`; with `checkpoint_every`, DeepSpeed
-checkpoints of both trained engines in `_deepspeed/` that `resume: true` continues from.
+checkpoints of both trained engines in `_deepspeed/` that `resume: true` continues from. With LoRA the policy
+(and, with `critic_lora`, the critic) is the merged model, its adapter in `adapter/` beside it (`critic/adapter/`),
+the layout of the other recipes, so `evaluate` and the next step load `output/` unchanged.
 """
 
 from __future__ import annotations
@@ -62,6 +73,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from alignment.gold_reward import GoldScorerName, load_gold_scorer, nan_mean
+from alignment.lora import LoRAConfig
 from alignment.preference_training import METRICS_FILE
 from alignment.preferences import prompt_key
 from alignment.prompts import PromptSplit, load_prompts
@@ -143,6 +155,9 @@ class PPOConfig(StrictConfig):
     num_workers: int = Field(default=1, ge=1)  # Ray Train workers (each a DeepSpeed rank)
     use_gpu: bool = False
     seed: int = 0
+    lora: LoRAConfig = LoRAConfig()  # the actor's adapters; on: no reference engine (adapter-disabled actor)
+    critic_lora: LoRAConfig = LoRAConfig()  # the critic's own adapters (its score head trains in full)
+    check_rollout_log_probs: bool = False  # record the generator's log-probs; log their gap to the trainer's
 
     @model_validator(mode="after")
     def _gold_to_watch(self) -> PPOConfig:
@@ -195,6 +210,7 @@ class PPOState:
     rank: int
     world_size: int
     parameters: dict[str, int]
+    trainable: dict[str, dict[str, Any]]  # alignment.lora.parameter_counts of actor and critic, as trained
     step: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
     evaluations: list[dict[str, float]] = field(default_factory=list)
@@ -251,6 +267,7 @@ def setup(config: PPOConfig, inputs: list[Path], output: Path) -> PPOState:
     import torch
 
     from alignment.kl_controller import kl_controller
+    from alignment.lora import parameter_counts
     from alignment.models import parameter_count
     from alignment.ppo_engines import EngineSettings, build_engines
     from alignment.pretrain import ensure_process_group
@@ -292,6 +309,8 @@ def setup(config: PPOConfig, inputs: list[Path], output: Path) -> PPOState:
         critic_learning_rate=config.critic_learning_rate,
         reward_max_length=config.reward_max_length,
         settings=settings,
+        lora=config.lora,
+        critic_lora=config.critic_lora,
     )
     state = PPOState(
         config=config,
@@ -304,6 +323,10 @@ def setup(config: PPOConfig, inputs: list[Path], output: Path) -> PPOState:
         parameters={
             "actor": parameter_count(engines.actor.module),
             "critic": parameter_count(engines.critic.module),
+        },
+        trainable={
+            "actor": parameter_counts(engines.actor.module),
+            "critic": parameter_counts(engines.critic.module),
         },
         gold=gold,
     )
@@ -494,8 +517,22 @@ def mean_over_ranks(values: dict[str, float], world_size: int) -> dict[str, floa
     return {name: float(value) / world_size for name, value in zip(names, tensor.tolist(), strict=True)}
 
 
-def ppo_step(state: PPOState) -> dict[str, float]:
-    """One rollout + update (steps 1-5 of the module docstring); the step's record, averaged over workers."""
+def rollout_log_prob_gap(experience: Any) -> float:
+    """Mean |Δ| per response token between the log-probs `generate` sampled with and those the trainer's forward
+    pass gives the same tokens (`check_rollout_log_probs`): under 1e-6 when generation samples the weights
+    being trained; a rollout that sampled stale weights (an earlier step's, or a merge that missed the adapter)
+    shows as a gap the size of an update."""
+    generation = experience.generation
+    mask = generation.response_mask
+    gap = (generation.sampled_log_probs - experience.log_probs).abs() * mask
+    return float(gap.sum() / mask.sum().clamp(min=1))
+
+
+def ppo_step(state: PPOState, inspect: Callable[[Any], None] | None = None) -> dict[str, float]:
+    """One rollout + update (steps 1-5 of the module docstring); the step's record, averaged over workers.
+    `inspect` (a diagnostic) sees the step's scored `Experience` before the update."""
+    import dataclasses
+
     import torch
 
     from alignment.ppo_rollout import encode_prompts, generate, score_generation
@@ -504,9 +541,10 @@ def ppo_step(state: PPOState) -> dict[str, float]:
     started = time.perf_counter()
     torch.manual_seed(step_seed(config.seed, state.step, state.rank))
     prompts = encode_prompts(engines.tokenizer, step_prompts(state), config.max_prompt_length)
-    generation = generate(
-        engines.actor, engines.tokenizer, prompts, sampling_settings(config, engines), engines.device
+    sampling = dataclasses.replace(
+        sampling_settings(config, engines), record_log_probs=config.check_rollout_log_probs
     )
+    generation = generate(engines.actor, engines.tokenizer, prompts, sampling, engines.device)
     generated = time.perf_counter()
     experience = score_generation(
         generation,
@@ -518,6 +556,11 @@ def ppo_step(state: PPOState) -> dict[str, float]:
         forward_batch_size=config.forward_batch_size,
         device=engines.device,
     )
+    if inspect is not None:
+        inspect(experience)
+    checked = {}
+    if config.check_rollout_log_probs:
+        checked["rollout_logprob_gap"] = rollout_log_prob_gap(experience)
     kl_coef = state.kl.value
     targets = compute_advantages(config, experience, kl_coef, state.reward_normalizer)
     scored = time.perf_counter()
@@ -545,7 +588,7 @@ def ppo_step(state: PPOState) -> dict[str, float]:
         "kl_coef": kl_coef,
         "next_kl_coef": new_kl_coef,
         "non_score_reward": float(-kl_coef * sequence_kl.mean()),
-        **mean_over_ranks(update, state.world_size),
+        **mean_over_ranks({**update, **checked}, state.world_size),
         "response_length": float(lengths.mean()),
         "stopped_fraction": float(stopped.mean()),
         "learning_rate": learning_rate,
@@ -595,9 +638,10 @@ def evaluate(state: PPOState, seed_stream: int = GUARD_SEED) -> dict[str, Any]:
                 policy = token_log_probs(
                     response_logits(engines.actor, rows, config.temperature), rows.responses
                 )
-                reference = token_log_probs(
-                    response_logits(engines.reference, rows, config.temperature), rows.responses
-                )
+                with engines.reference_model() as reference_model:
+                    reference = token_log_probs(
+                        response_logits(reference_model, rows, config.temperature), rows.responses
+                    )
             engines.actor.train()
             kl.append(((policy - reference) * mask).sum(1).cpu().numpy())
             lengths.append(generation.response_lengths.numpy())
@@ -657,25 +701,41 @@ def observe_evaluation(state: PPOState, record: dict[str, Any], output: Path) ->
 
 
 def save_policy(state: PPOState, directory: Path) -> None:
-    """The actor as an HF checkpoint (safetensors) with its tokenizer; ZeRO-3 shards are gathered first."""
+    """The actor as an HF checkpoint (safetensors) with its tokenizer; ZeRO-3 shards are gathered first. With
+    LoRA: the adapter in `directory/adapter` (its base: the SFT checkpoint) and the merged policy in `directory`,
+    with the actor's generation settings (stop tokens), as the other recipes lay it out (`alignment.lora`)."""
+    from alignment.lora import save_merged
     from alignment.ppo_rollout import gathered_parameters
 
+    module, tokenizer = state.engines.actor.module, state.engines.tokenizer
     with gathered_parameters(state.engines.actor):
         if state.rank == 0:
             directory.mkdir(parents=True, exist_ok=True)
-            state.engines.actor.module.save_pretrained(str(directory), safe_serialization=True)
-            state.engines.tokenizer.save_pretrained(str(directory))
+            if state.config.lora.enabled:
+                assert state.config.model is not None
+                save_merged(module, directory, str(Path(state.config.model).resolve()), tokenizer)
+                module.get_base_model().generation_config.save_pretrained(str(directory))
+            else:
+                module.save_pretrained(str(directory), safe_serialization=True)
+            tokenizer.save_pretrained(str(directory))
 
 
 def save_critic(state: PPOState, directory: Path) -> None:
-    """The critic as an HF sequence-classification checkpoint with the policy's tokenizer (whose ids it reads)."""
+    """The critic as an HF sequence-classification checkpoint with the policy's tokenizer (whose ids it reads);
+    with `critic_lora`, merged, its adapter in `directory/adapter` (base: the critic's source checkpoint)."""
+    from alignment.lora import save_merged
     from alignment.ppo_rollout import gathered_parameters
 
+    critic, tokenizer = state.engines.critic.module, state.engines.tokenizer
     with gathered_parameters(state.engines.critic):
         if state.rank == 0:
             directory.mkdir(parents=True, exist_ok=True)
-            state.engines.critic.module.save_pretrained(directory, safe_serialization=True)
-            state.engines.tokenizer.save_pretrained(str(directory))
+            if critic.is_adapted:
+                base = str(Path(state.engines.critic_source).resolve())
+                save_merged(critic.classifier, directory, base, tokenizer)
+            else:
+                critic.save_pretrained(directory, safe_serialization=True)
+            tokenizer.save_pretrained(str(directory))
 
 
 def save_checkpoint(state: PPOState, directory: Path) -> None:
@@ -776,7 +836,10 @@ def finish_policy(state: PPOState, output: Path, *, stopped: bool) -> int:
     if stopped and state.peak_saved_step is not None and state.config.restore_heldout_peak:
         if state.rank == 0:
             for path in peak.iterdir():
-                shutil.copy2(path, output / path.name)
+                if path.is_dir():  # LoRA's adapter/
+                    shutil.copytree(path, output / path.name, dirs_exist_ok=True)
+                else:
+                    shutil.copy2(path, output / path.name)
         kept = state.peak_saved_step
     else:
         save_policy(state, output)
@@ -869,6 +932,13 @@ def write_metrics(
         "offload_parameters": config.offload_parameters,
         "precision": "bf16" if use_bf16(config) else "fp32",
         "parameters": state.parameters,
+        # trainable_parameters, total_parameters, trainable_fraction: the actor's, as the other recipes report
+        **state.trainable["actor"],
+        "critic_trainable_parameters": state.trainable["critic"]["trainable_parameters"],
+        "critic_trainable_fraction": state.trainable["critic"]["trainable_fraction"],
+        "lora": config.lora.model_dump() if config.lora.enabled else None,
+        "critic_lora": config.critic_lora.model_dump() if config.critic_lora.enabled else None,
+        "reference_model": "adapter-disabled actor" if state.engines.reference is None else "frozen copy",
         "model": config.model,
         "reward_model": config.reward_model,
         "critic_model": state.engines.critic_source,

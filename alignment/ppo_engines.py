@@ -9,10 +9,19 @@
 
 Every model has dropout switched off (`disable_dropout`, attention dropout included): PPO's ratio π/π_old must
 be 1 for an unchanged policy.
+
+LoRA (`lora` for the actor, `critic_lora` for the critic; `alignment.lora`): the model gets PEFT adapters before
+its engine is built, and only the parameters that require gradients (adapters; the critic's head) go to the
+optimizer, so the frozen base holds no gradients or optimizer state under any ZeRO stage. With the actor's
+LoRA there is no reference engine at all: `reference` is None and the reference log-probabilities come from
+the actor engine with its adapter disabled (`reference_model`), which is exactly the SFT checkpoint it started
+from. LoRA dropout is switched off with the rest, so that stays exact.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +29,7 @@ from typing import Any
 import torch
 
 from alignment.deepspeed_config import build_deepspeed_config
+from alignment.lora import LoRAConfig
 from alignment.reward_scoring import RewardModelScorer
 from alignment.value_model import ValueModel, load_value_model, same_vocabulary
 
@@ -47,7 +57,7 @@ class EngineSettings:
 class PPOEngines:
     actor: Any
     critic: Any
-    reference: Any
+    reference: Any | None  # None with the actor's LoRA: the adapter-disabled actor is the reference
     reward: RewardModelScorer  # its `model` is a frozen engine
     heldout_reward: RewardModelScorer | None
     tokenizer: Any
@@ -56,6 +66,15 @@ class PPOEngines:
     @property
     def device(self) -> Any:
         return self.actor.device
+
+    @contextmanager
+    def reference_model(self) -> Iterator[Any]:
+        """What to run for the reference log-probabilities: the frozen reference engine, or, with LoRA, the
+        actor engine with its adapter disabled for the duration (the base weights: the starting policy)."""
+        from alignment.ppo_rollout import reference_of
+
+        with reference_of(self.actor, self.reference) as model:
+            yield model
 
 
 DROPOUT_CONFIG_FIELDS = (
@@ -92,10 +111,15 @@ def trained_engine(model: torch.nn.Module, learning_rate: float, settings: Engin
     import deepspeed
 
     disable_dropout(model)
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "norm" not in n]
-    no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "norm" not in n)]
+    trained = [(n, p) for n, p in model.named_parameters() if p.requires_grad]  # LoRA: adapters (and a head)
+    decay = [p for n, p in trained if p.ndim >= 2 and "norm" not in n]
+    no_decay = [p for n, p in trained if not (p.ndim >= 2 and "norm" not in n)]
+    groups = [
+        {"params": decay, "weight_decay": settings.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
     optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": settings.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        [group for group in groups if group["params"]],
         lr=learning_rate,
         betas=settings.adam_betas,
         eps=settings.adam_epsilon,
@@ -192,17 +216,25 @@ def build_engines(
     critic_learning_rate: float,
     reward_max_length: int,
     settings: EngineSettings,
+    lora: LoRAConfig | None = None,
+    critic_lora: LoRAConfig | None = None,
 ) -> PPOEngines:
-    """The four engines (five with a held-out reward model for the guard), in a fixed order on every rank."""
+    """The four engines (five with a held-out reward model for the guard; three and four with the actor's
+    LoRA, which needs no reference engine), in a fixed order on every rank."""
+    from alignment.lora import wrap_model
     from alignment.tokenizer import load_tokenizer
 
     tokenizer = load_tokenizer(model)
     tokenizer.padding_side = "left"
-    actor = trained_engine(load_causal_lm(model, tokenizer), learning_rate, settings)
+    adapted = lora is not None and lora.enabled
+    policy = load_causal_lm(model, tokenizer)
+    actor = trained_engine(
+        wrap_model(policy, lora, "causal_lm") if adapted else policy, learning_rate, settings
+    )
     source = critic_source(model, reward_model, critic_model, tokenizer)
-    value_model: ValueModel = load_value_model(source, tokenizer)
+    value_model: ValueModel = load_value_model(source, tokenizer, critic_lora)
     critic = trained_engine(value_model, critic_learning_rate, settings)
-    reference = frozen_engine(load_causal_lm(model, tokenizer), settings)
+    reference = None if adapted else frozen_engine(load_causal_lm(model, tokenizer), settings)
     reward = frozen_scorer(reward_model, settings, reward_max_length)
     heldout = (
         frozen_scorer(heldout_reward_model, settings, reward_max_length)

@@ -16,7 +16,8 @@ after it become padding. A row that reaches `max_new_tokens` without one is mark
 Scoring, without gradients, in row chunks of `forward_batch_size`:
 
 * the actor's log-probabilities of its own tokens (a forward pass, so the first PPO epoch's ratio is exactly 1),
-* the frozen reference's log-probabilities of the same tokens,
+* the frozen reference's log-probabilities of the same tokens (with the actor's LoRA: the actor with its
+  adapter disabled, `reference_of`),
 * the critic's value before each response token,
 * the reward model's score of the (prompt, reply) text (`alignment.reward_scoring`: rendered with the reward
   model's own template and tokenizer, so the two tokenizers may differ).
@@ -227,6 +228,20 @@ def generate(
     )
 
 
+@contextlib.contextmanager
+def reference_of(actor: Any, reference: Any | None) -> Iterator[Any]:
+    """The model whose log-probabilities are the reference's: the frozen `reference` engine, or, with none
+    (LoRA), the `actor` engine with its adapter disabled for the duration: the base weights, i.e. the starting
+    policy, with no second copy held."""
+    if reference is not None:
+        yield reference
+        return
+    from alignment.lora import adapter_disabled
+
+    with adapter_disabled(actor.module):
+        yield actor
+
+
 def chunks(size: int, chunk: int) -> Iterator[slice]:
     for start in range(0, size, chunk):
         yield slice(start, min(size, start + chunk))
@@ -261,14 +276,15 @@ def score_generation(
     generation: Generation,
     *,
     actor: Any,
-    reference: Any,
+    reference: Any | None,
     critic: Any,
     reward: Any,
     temperature: float,
     forward_batch_size: int,
     device: Any,
 ) -> Experience:
-    """Log-probs (actor, reference), values and reward scores of a generation (module docstring)."""
+    """Log-probs (actor, reference), values and reward scores of a generation (module docstring); a `None`
+    reference is the adapter-disabled actor (`reference_of`)."""
     width = generation.response_mask.shape[1]
     mask = generation.response_mask
     parts: dict[str, list[torch.Tensor]] = {"log_probs": [], "reference_log_probs": [], "values": []}
@@ -279,11 +295,15 @@ def score_generation(
         for rows_slice in chunks(mask.shape[0], forward_batch_size):
             rows = generation.rows(rows_slice).to(device)
             responses = rows.responses
-            for name, model in (("log_probs", actor), ("reference_log_probs", reference)):
+            for name in ("log_probs", "reference_log_probs"):
                 started = time.perf_counter()
-                log_probs = token_log_probs(response_logits(model, rows, temperature), responses)
+                scored_by = (
+                    contextlib.nullcontext(actor) if name == "log_probs" else reference_of(actor, reference)
+                )
+                with scored_by as model:
+                    log_probs = token_log_probs(response_logits(model, rows, temperature), responses)
                 parts[name].append(padded_to(log_probs.cpu(), width))
-                seconds["actor" if model is actor else "reference"] += time.perf_counter() - started
+                seconds["actor" if name == "log_probs" else "reference"] += time.perf_counter() - started
             started = time.perf_counter()
             parts["values"].append(padded_to(response_values(critic, rows).cpu(), width))
             seconds["critic"] += time.perf_counter() - started

@@ -4,7 +4,7 @@ RLOO (REINFORCE Leave-One-Out, Ahmadian et al. 2024) samples `num_generations` r
 each reply's advantage, its reward minus the mean reward of the *other* replies to the same prompt: an
 unbiased baseline without a value model. TRL folds the KL to the frozen starting policy into the reward
 (`reward − beta · KL`) rather than into the loss. Everything but the RLOO options is shared with GRPO
-(`alignment.online_rl`).
+(`alignment.online_rl`, LoRA included).
 """
 
 from __future__ import annotations

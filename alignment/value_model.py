@@ -8,6 +8,10 @@ reward-shaped), or from the policy checkpoint (its trunk, a fresh head); and the
 
 The critic reads the policy's token ids, so its vocabulary must be the policy's: `load_value_model` checks the
 checkpoint's tokenizer against the policy's.
+
+With `lora` (PPO's `critic_lora`) the classifier is wrapped with PEFT's sequence-classification adapters: the
+trunk's linears get adapters and the `score` head stays fully trainable (PEFT's `modules_to_save`), so a fresh
+head still learns; the forward pass reads the same trunk and head through the wrapper.
 """
 
 from __future__ import annotations
@@ -22,11 +26,20 @@ from torch import nn
 class ValueModel(nn.Module):
     """Per-token values V(s_t) of a sequence: the classifier's head applied to every hidden state."""
 
-    def __init__(self, classifier: Any) -> None:
+    def __init__(self, classifier: Any, lora: Any = None) -> None:
         super().__init__()
         if not isinstance(getattr(classifier, "score", None), nn.Linear):
             raise ValueError(f"{type(classifier).__name__} has no `score` head; the critic needs one")
+        if lora is not None and lora.enabled:  # an `alignment.lora.LoRAConfig`
+            from alignment.lora import wrap_model
+
+            classifier = wrap_model(classifier, lora, "seq_cls")
         self.classifier = classifier
+
+    @property
+    def is_adapted(self) -> bool:
+        """Whether the classifier carries LoRA adapters (a PEFT model)."""
+        return hasattr(self.classifier, "get_base_model")
 
     @property
     def config(self) -> Any:
@@ -35,11 +48,12 @@ class ValueModel(nn.Module):
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, position_ids: torch.Tensor
     ) -> Any:
-        trunk = getattr(self.classifier, self.classifier.base_model_prefix)
+        classifier = self.classifier.get_base_model() if self.is_adapted else self.classifier
+        trunk = getattr(classifier, classifier.base_model_prefix)
         hidden = trunk(
             input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False
         ).last_hidden_state
-        return self.classifier.score(hidden).squeeze(-1)
+        return classifier.score(hidden).squeeze(-1)
 
     def save_pretrained(self, directory: str | Path, **options: Any) -> None:
         self.classifier.save_pretrained(str(directory), **options)
@@ -49,8 +63,9 @@ def same_vocabulary(first: Any, second: Any) -> bool:
     return first.get_vocab() == second.get_vocab()
 
 
-def load_value_model(source: str | Path, policy_tokenizer: Any) -> ValueModel:
-    """A critic from a reward-model checkpoint (trunk + head) or a causal-LM checkpoint (trunk, new head)."""
+def load_value_model(source: str | Path, policy_tokenizer: Any, lora: Any = None) -> ValueModel:
+    """A critic from a reward-model checkpoint (trunk + head) or a causal-LM checkpoint (trunk, new head); with
+    an enabled `lora` (`alignment.lora.LoRAConfig`) it trains adapters and the head only."""
     from transformers import AutoModelForSequenceClassification
     from transformers.utils import logging
 
@@ -79,4 +94,4 @@ def load_value_model(source: str | Path, policy_tokenizer: Any) -> ValueModel:
             f"critic checkpoint {source} has {classifier.config.vocab_size} embeddings, "
             f"the policy's tokenizer needs {len(policy_tokenizer)}"
         )
-    return ValueModel(classifier)
+    return ValueModel(classifier, lora)

@@ -180,7 +180,7 @@ def load_policy(model_dir: str) -> tuple[Any, Any]:
     import torch
     from transformers import AutoModelForCausalLM
 
-    from alignment.tokenizer import END_OF_TURN_TOKEN, load_tokenizer
+    from stages.core.tokenizer import END_OF_TURN_TOKEN, load_tokenizer
 
     tokenizer = load_tokenizer(model_dir)
     tokenizer.padding_side = "left"

@@ -101,7 +101,7 @@ class GeneratedReplies:
 
 def stop_token_ids(tokenizer: Any) -> list[int]:
     """The ids that end a reply: our chat template's end-of-turn token and EOS (those the vocabulary has)."""
-    from alignment.tokenizer import END_OF_TURN_TOKEN
+    from stages.core.tokenizer import END_OF_TURN_TOKEN
 
     found = [tokenizer.convert_tokens_to_ids(token) for token in (END_OF_TURN_TOKEN, tokenizer.eos_token)]
     return [i for i in dict.fromkeys(found) if i is not None and i != tokenizer.unk_token_id]
@@ -188,7 +188,7 @@ def cut_at_stop(ids: list[int], stops: list[int]) -> tuple[list[int], bool]:
 
 def reply_token_ids(tokenizer: Any, reply: str | list[int]) -> list[int]:
     """A reply as token ids: ids as given; text as the chat template ends an assistant turn (+ `<|end|>`)."""
-    from alignment.tokenizer import END_OF_TURN_TOKEN
+    from stages.core.tokenizer import END_OF_TURN_TOKEN
 
     if isinstance(reply, str):
         return tokenizer(reply + END_OF_TURN_TOKEN, add_special_tokens=False)["input_ids"]

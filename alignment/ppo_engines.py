@@ -182,7 +182,7 @@ def load_causal_lm(model_dir: str, tokenizer: Any) -> Any:
 
 def stop_token_ids(tokenizer: Any) -> tuple[int, ...]:
     """The chat template's end-of-turn token (what ends an assistant reply) and EOS."""
-    from alignment.tokenizer import END_OF_TURN_TOKEN
+    from stages.core.tokenizer import END_OF_TURN_TOKEN
 
     found = [tokenizer.convert_tokens_to_ids(END_OF_TURN_TOKEN), tokenizer.eos_token_id]
     return tuple(dict.fromkeys(i for i in found if i is not None and i != tokenizer.unk_token_id))
@@ -199,7 +199,7 @@ def critic_source(policy_dir: str, reward_dir: str, requested: str | None, token
     """`requested`, else the reward model when it reads the policy's tokens (InstructGPT), else the policy."""
     if requested is not None:
         return requested
-    from alignment.tokenizer import load_tokenizer
+    from stages.core.tokenizer import load_tokenizer
 
     if same_vocabulary(load_tokenizer(reward_dir), tokenizer):
         return reward_dir
@@ -222,7 +222,7 @@ def build_engines(
     """The four engines (five with a held-out reward model for the guard; three and four with the actor's
     LoRA, which needs no reference engine), in a fixed order on every rank."""
     from alignment.lora import wrap_model
-    from alignment.tokenizer import load_tokenizer
+    from stages.core.tokenizer import load_tokenizer
 
     tokenizer = load_tokenizer(model)
     tokenizer.padding_side = "left"

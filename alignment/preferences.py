@@ -39,21 +39,10 @@ from typing import Any
 import pyarrow as pa
 
 from alignment.record_files import read_rows as read_record_rows
+from stages.core.preference_schema import PREFERENCE_SCHEMA
 
 Message = dict[str, str]
 
-MESSAGE_TYPE = pa.struct([("role", pa.string()), ("content", pa.string())])
-PREFERENCE_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("prompt", pa.list_(MESSAGE_TYPE)),
-        ("chosen", pa.string()),
-        ("rejected", pa.string()),
-        ("source", pa.string()),
-        ("annotator", pa.string()),
-        ("margin", pa.float64()),
-    ]
-)
 HH_HUMAN = "\n\nHuman:"
 HH_ASSISTANT = "\n\nAssistant:"
 _HH_TURN = re.compile(r"\n\n(Human|Assistant):")

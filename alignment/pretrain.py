@@ -172,8 +172,8 @@ def setup(config: PretrainConfig, dataset: str | Path, output: str | Path) -> Tr
 
     from alignment.deepspeed_config import build_deepspeed_config
     from alignment.models import build_model, parameter_count
-    from alignment.tokenizer import load_tokenizer
-    from stages.tokenize.run import tokenizer_path
+    from stages.core.tokenizer import load_tokenizer
+    from stages.core.tokenizer_files import tokenizer_path
 
     rank, world_size = ensure_process_group()
     tokenizer = load_tokenizer(tokenizer_path(dataset))

@@ -88,7 +88,7 @@ def preference_texts(table: pa.Table) -> Iterator[list[str]]:
 
 
 def build_tokenizer(config: RewardModelConfig, train: pa.Table) -> Any:
-    from alignment.tokenizer import TokenizerConfig, load_tokenizer, train_tokenizer
+    from stages.core.tokenizer import TokenizerConfig, load_tokenizer, train_tokenizer
 
     if config.model is not None:
         return load_tokenizer(config.model)

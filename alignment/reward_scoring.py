@@ -66,7 +66,7 @@ class RewardModelScorer:
         import torch
         from transformers import AutoModelForSequenceClassification
 
-        from alignment.tokenizer import load_tokenizer
+        from stages.core.tokenizer import load_tokenizer
 
         self.model_dir = str(model_dir)
         self.tokenizer = load_tokenizer(self.model_dir)

@@ -117,7 +117,7 @@ def use_bf16(config: SFTRecipeConfig) -> bool:
 def load_starting_point(config: SFTRecipeConfig) -> tuple[Any, Any]:
     """The tokenizer and the model to fine-tune; a preset is initialised from `seed` with the tokenizer's ids."""
     from alignment.models import build_model, is_checkpoint_directory
-    from alignment.tokenizer import load_tokenizer
+    from stages.core.tokenizer import load_tokenizer
 
     tokenizer_dir = config.tokenizer or (config.model if is_checkpoint_directory(config.model) else None)
     if tokenizer_dir is None:

@@ -69,7 +69,7 @@ def load_value_model(source: str | Path, policy_tokenizer: Any, lora: Any = None
     from transformers import AutoModelForSequenceClassification
     from transformers.utils import logging
 
-    from alignment.tokenizer import load_tokenizer
+    from stages.core.tokenizer import load_tokenizer
 
     source = Path(source)
     if (source / "tokenizer_config.json").is_file():

@@ -11,7 +11,7 @@ as a child process, one at a time, sampling the child's process tree for peak me
   datasketch          `MinHash.update` per shingle + `MinHashLSH(0.8)` + union-find
   datatrove           its 4-step MinHash pipeline, in its own venv (.bench/datatrove-venv, made on first use)
 
-Every system's removals are scored the same way (`stages.demo.dedup_scoring`). The table is printed and
+Every system's removals are scored the same way (`demo_corpus.dedup_scoring`). The table is printed and
 written, with every measurement behind it, to `benchmarks/results/dedup-<date>.json`.
 """
 

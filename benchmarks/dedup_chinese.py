@@ -50,6 +50,7 @@ from benchmarks.dedup_chinese_truth import (
     build_truth,
     removal_scores,
 )
+from demo_corpus.corpus import generate_demo_corpus
 from stages.core.dataset import open_dataset, open_rejects
 from stages.dedup.clusters import duplicate_decisions
 from stages.dedup.config import DedupConfig
@@ -69,7 +70,6 @@ from stages.dedup.normalise import (
 )
 from stages.dedup.run import SIGNATURE_BATCH_ROWS, decisions_locally, run_dedup
 from stages.dedup.signatures import BandRows, SignatureRows, signature_schema
-from stages.demo.corpus import generate_demo_corpus
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 Removals = tuple[set[str], dict[str, str]]

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import orjson
 
+from demo_corpus.corpus import SHARD_GLOB, generate_demo_corpus
+from demo_corpus.ground_truth import GROUND_TRUTH_FILE, DemoCorpusTruth
 from stages.core.dataset import open_dataset
-from stages.demo.corpus import SHARD_GLOB, generate_demo_corpus
-from stages.demo.ground_truth import GROUND_TRUTH_FILE, DemoCorpusTruth
 from stages.ingest.config import IngestConfig
 from stages.ingest.run import run_ingest
 

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from benchmarks.dedup_input import BenchmarkInput
-from stages.demo.dedup_scoring import score_dedup
+from demo_corpus.dedup_scoring import score_dedup
 
 MB = 1_000_000
 RECALL_JACCARD = 0.85

@@ -209,7 +209,7 @@ def prepare_inputs(work: Path, kinds: set[str]) -> dict[str, str]:
     }
     if kinds & {"tokens", "labeled"}:
         from benchmarks.train import prepare_dataset
-        from stages.tokenize.run import tokenizer_path
+        from stages.core.tokenizer_files import tokenizer_path
 
         tokens = prepare_dataset(work / "data", docs=300, seq_len=64, vocab_size=512, seed=0)
         inputs.update(

@@ -72,7 +72,7 @@ def corpus_dir(work_dir: Path) -> Path:
 
 def prepare_corpus(work_dir: Path, docs: int, seed: int) -> dict[str, Any]:
     """Write the demo corpus (reused when the same size and seed are already there); its size in bytes."""
-    from stages.demo.corpus import SHARD_GLOB, generate_demo_corpus
+    from demo_corpus.corpus import SHARD_GLOB, generate_demo_corpus
 
     directory = corpus_dir(work_dir)
     stamp = directory / CORPUS_STAMP

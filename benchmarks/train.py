@@ -82,8 +82,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def prepare_dataset(work_dir: Path, docs: int, seq_len: int, vocab_size: int, seed: int) -> Path:
     """Demo corpus → curation → tokenize + pack, cached: each stage skips when its manifest matches."""
+    from demo_corpus.corpus import generate_demo_corpus
     from stages.curation import curate
-    from stages.demo.corpus import generate_demo_corpus
     from stages.tokenize.config import TokenizeConfig
     from stages.tokenize.run import run_tokenize
 

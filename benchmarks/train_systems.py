@@ -136,8 +136,8 @@ def run_hf_trainer(spec: SystemSpec, work: Path) -> dict[str, Any]:
 
     from alignment.models import build_model, parameter_count
     from alignment.pretrain import PackedSplit, step_rows
-    from alignment.tokenizer import load_tokenizer
-    from stages.tokenize.run import tokenizer_path
+    from stages.core.tokenizer import load_tokenizer
+    from stages.core.tokenizer_files import tokenizer_path
 
     tokenizer = load_tokenizer(tokenizer_path(spec.dataset))
     token_ids = {

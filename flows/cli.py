@@ -219,8 +219,8 @@ def print_curate_table(console: Any, steps: list[Any], output: Path) -> None:
 
 
 def command_demo_corpus(arguments: argparse.Namespace) -> None:
-    from stages.demo.config import DEMO_LANGUAGES
-    from stages.demo.corpus import demo_corpus_command
+    from demo_corpus.config import DEMO_LANGUAGES
+    from demo_corpus.corpus import demo_corpus_command
 
     if arguments.docs <= 0:
         raise UsageError("--docs must be positive")
@@ -471,7 +471,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     add_merge_command(commands)  # `lmforge merge ADAPTER_DIR --output DIR`: a LoRA adapter into a plain model
 
     if argv is None or chosen_command(argv) == "label":
-        from stages.label.service.cli import add_label_commands
+        from labeling.cli import add_label_commands
 
         add_label_commands(commands)  # `lmforge label serve|add-user|rotate-token|import|export`
     else:
@@ -481,8 +481,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 def user_errors() -> tuple[type[BaseException], ...]:
     """Errors a user can fix, besides every UserError: the file system's (a path, a permission, a full disk)."""
+    from labeling.errors import LabelServiceError
     from stages.dedup.identity import DuplicateIdError
-    from stages.label.service.errors import LabelServiceError
 
     return (UserError, DuplicateIdError, LabelServiceError, OSError)
 

@@ -15,10 +15,10 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from demo_corpus.config import DemoCorpusConfig
+from demo_corpus.corpus import write_demo_corpus_atomically
+from demo_corpus.ground_truth import GROUND_TRUTH_FILE, DemoCorpusTruth
 from flows.retry_policy import STAGE_RETRIES, STAGE_RETRY_DELAYS_S, retry_on_transient_errors
-from stages.demo.config import DemoCorpusConfig
-from stages.demo.corpus import write_demo_corpus_atomically
-from stages.demo.ground_truth import GROUND_TRUTH_FILE, DemoCorpusTruth
 
 
 def existing_corpus_matches(

@@ -14,7 +14,7 @@ Each round, in `OUTPUT/round-N/`:
    round goes on with the labels it has (`on_timeout: continue`, logged as a warning) or fails
    (`on_timeout: fail`); with no label at all it always fails, with a message saying so;
 4. **export** the batch's decided pairs (`labels.jsonl`, the shared preference schema; ties and both-bad are
-   never pairs, see `stages.label.service.exporting`);
+   never pairs, see `labeling.exporting`);
 5. **reward model**: retrained from the SFT model on the labels of *every* round so far (`rm/`), so round N's
    reward model learns from round 1's labels too;
 6. **DPO** from the current policy, on this round's labels (on-policy: they compare this policy's replies),
@@ -132,7 +132,7 @@ def sample_pairs(
 
 @task(name="publish-pairs", cache_policy=NO_CACHE, persist_result=False)
 def publish(database_url: str, rows: list[dict[str, Any]], batch: str, labels_required: int) -> int:
-    from stages.label.service.importing import publish_pairs
+    from labeling.importing import publish_pairs
 
     if not rows:
         raise ValueError(f"batch {batch}: no pair to publish (every sampled pair was identical or empty)")
@@ -144,7 +144,7 @@ def publish(database_url: str, rows: list[dict[str, Any]], batch: str, labels_re
 @task(name="wait-for-labels", cache_policy=NO_CACHE, persist_result=False)
 def wait_for_labels(config: FeedbackConfig, database_url: str, batch: str) -> dict[str, Any]:
     """Poll the service until enough of `batch` is labelled (step 3); returns its progress and the wait."""
-    from stages.label.service.progress import count_labels
+    from labeling.progress import count_labels
 
     logger = get_run_logger()
     started = time.monotonic()
@@ -171,7 +171,7 @@ def wait_for_labels(config: FeedbackConfig, database_url: str, batch: str) -> di
 
 @task(name="export-labels", cache_policy=NO_CACHE, persist_result=False)
 def export_labels(database_url: str, batch: str, path: str) -> dict[str, Any]:
-    from stages.label.service.exporting import export_preferences
+    from labeling.exporting import export_preferences
 
     report = export_preferences(database_url, path, batch=batch)
     get_run_logger().info(f"{batch}: exported {report}")

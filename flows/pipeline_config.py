@@ -20,10 +20,10 @@ from alignment.pretrain import PretrainConfig
 from alignment.reward import RewardModelConfig
 from alignment.rloo import RLOOConfig
 from alignment.sft import SFTRecipeConfig
+from demo_corpus.config import DemoCorpusConfig
 from stages.core.config_loading import apply_overrides, build_config, read_yaml
 from stages.core.runner import Executor
 from stages.curation import CurationConfig
-from stages.demo.config import DemoCorpusConfig
 from stages.tokenize.config import TokenizeConfig
 
 DEMO_CONFIG = Path("configs") / "demo.yaml"

@@ -95,7 +95,7 @@ def ray_cluster(_ray_shutdown_at_exit: None, _warm_worker_groups: None) -> None:
 
 @pytest.fixture(scope="session")
 def demo_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from stages.demo.corpus import generate_demo_corpus
+    from demo_corpus.corpus import generate_demo_corpus
 
     directory = tmp_path_factory.mktemp("demo-corpus")
     generate_demo_corpus(directory, 1500, seed=7)

@@ -165,7 +165,7 @@ def test_demo_corpus_rerun_replaces_its_own_corpus(tmp_path: Path) -> None:
 
 
 def test_the_pipelines_corpus_writer_refuses_a_directory_it_did_not_make(tmp_path: Path) -> None:
-    from stages.demo.corpus import generate_demo_corpus, write_demo_corpus_atomically
+    from demo_corpus.corpus import generate_demo_corpus, write_demo_corpus_atomically
 
     folder = tmp_path / "corpus"
     folder.mkdir()

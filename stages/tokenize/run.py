@@ -26,15 +26,9 @@ from stages.core.dataset import atomic_dataset_directory
 from stages.core.execution import map_dataset_locally, map_dataset_on_ray
 from stages.core.manifest import Manifest, describe_input
 from stages.core.runner import DEFAULT_BATCH_ROWS, BatchWriter, Executor, StageRun, Upstream, summarise
+from stages.core.tokenizer_files import TOKENIZER_DIR
 from stages.tokenize.config import TokenizeConfig
 from stages.tokenize.stage import TokenizePackStage, compression_report
-
-TOKENIZER_DIR = "_tokenizer"
-
-
-def tokenizer_path(dataset: str | Path) -> Path:
-    """Where a tokenized dataset keeps the tokenizer that produced its ids."""
-    return Path(dataset) / TOKENIZER_DIR
 
 
 def prepare_tokenizer(config: TokenizeConfig, inputs: list[Path], destination: Path) -> None:
@@ -42,7 +36,7 @@ def prepare_tokenizer(config: TokenizeConfig, inputs: list[Path], destination: P
     if config.tokenizer is not None:
         shutil.copytree(config.tokenizer, destination)
         return
-    from alignment.tokenizer import TokenizerConfig, train_tokenizer_on_datasets
+    from stages.core.tokenizer import TokenizerConfig, train_tokenizer_on_datasets
 
     train_tokenizer_on_datasets(
         inputs,

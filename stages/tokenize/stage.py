@@ -99,7 +99,7 @@ class TokenizePackStage:
 
     @cached_property
     def tokenizer(self) -> Any:
-        from alignment.tokenizer import load_tokenizer
+        from stages.core.tokenizer import load_tokenizer
 
         return load_tokenizer(self.tokenizer_dir)
 

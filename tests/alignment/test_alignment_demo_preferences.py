@@ -91,7 +91,7 @@ def test_pairs_of_a_prompt_put_the_higher_score_first() -> None:
 def sampling_inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Hand-made titled documents with topics, and a tiny (untrained) checkpoint with a tokenizer trained on them."""
     from alignment.models import build_model
-    from alignment.tokenizer import TokenizerConfig, train_tokenizer
+    from stages.core.tokenizer import TokenizerConfig, train_tokenizer
 
     root = tmp_path_factory.mktemp("demo_preferences")
     rng = random.Random(3)

@@ -13,7 +13,7 @@ import pytest
 
 from alignment.sft import METRICS_FILE, SFTRecipeConfig, launch_sft, setup
 from alignment.sft_data import TOPIC_PROMPT, demo_examples, is_eval, load_sft_splits, write_sft_jsonl
-from alignment.tokenizer import TokenizerConfig, train_tokenizer_on_datasets
+from stages.core.tokenizer import TokenizerConfig, train_tokenizer_on_datasets
 
 BASE = {"learning_rate": 3e-3, "warmup_steps": 3, "max_length": 256, "micro_batch_size": 8, "log_every": 5}
 
@@ -21,8 +21,8 @@ BASE = {"learning_rate": 3e-3, "warmup_steps": 3, "max_length": 256, "micro_batc
 @pytest.fixture(scope="module")
 def curated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A demo corpus curated in this process (ingest → clean → dedup → label): the `labeled/` dataset."""
+    from demo_corpus.corpus import generate_demo_corpus
     from stages.curation import curate
-    from stages.demo.corpus import generate_demo_corpus
 
     root = tmp_path_factory.mktemp("sft")
     generate_demo_corpus(root / "corpus", 300, seed=7)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from transformers import AutoTokenizer
 
-from alignment.tokenizer import SPECIAL_TOKENS, TokenizerConfig, train_tokenizer_on_datasets
+from stages.core.tokenizer import SPECIAL_TOKENS, TokenizerConfig, train_tokenizer_on_datasets
 from tests.datasets import documents_table, write_documents_dataset
 
 TEXTS = [

@@ -51,8 +51,8 @@ def sft_inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """300 raw demo documents (~500 examples) and a 1,024-token tokenizer trained on them (with our chat
     template)."""
     from alignment.record_files import read_rows
-    from alignment.tokenizer import TokenizerConfig, train_tokenizer
-    from stages.demo.corpus import generate_demo_corpus
+    from demo_corpus.corpus import generate_demo_corpus
+    from stages.core.tokenizer import TokenizerConfig, train_tokenizer
 
     root = tmp_path_factory.mktemp("lora-sft")
     corpus = root / "corpus"

@@ -110,7 +110,7 @@ def test_a_reply_spelling_a_special_token_stays_plain_text(politeness_models: Po
     tokenised exactly as the reward model was trained (`alignment.reward.render_ids`)."""
     from alignment.reward import render_ids
     from alignment.reward_scoring import RewardModelScorer
-    from alignment.tokenizer import END_OF_TURN_TOKEN
+    from stages.core.tokenizer import END_OF_TURN_TOKEN
 
     scorer = RewardModelScorer(politeness_models.proxy_reward_model, max_length=256)
     tokenizer = scorer.tokenizer

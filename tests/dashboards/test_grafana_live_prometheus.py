@@ -54,7 +54,7 @@ from stages.clean.run import run_clean
 from stages.dedup.config import DedupConfig
 from stages.dedup.run import run_dedup
 from tests.datasets import documents_table, write_documents_dataset
-from stages.demo.corpus import SHARD_GLOB, generate_demo_corpus
+from demo_corpus.corpus import SHARD_GLOB, generate_demo_corpus
 generate_demo_corpus(data / "corpus", 80, seed=3)  # English pages, junk, foreign pages, duplicates
 records = [json.loads(line) for shard in sorted((data / "corpus").glob(SHARD_GLOB)) for line in shard.open()]
 write_documents_dataset(documents_table([r["text"] for r in records], [r["id"] for r in records]), data / "in")

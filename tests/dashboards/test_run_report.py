@@ -207,9 +207,9 @@ def test_report_renders_in_headless_chromium(pipeline_run: Path, report: str, tm
 def curated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real curate output (as `lmforge curate` leaves it: marked a curation directory), no run summary. Its
     folders sort `cleaned, deduped, ingested, labeled` by name, unlike the pipeline's order."""
+    from demo_corpus.corpus import generate_demo_corpus
     from stages.core.output_safety import OutputOwner, claim_output_directory
     from stages.curation import curate
-    from stages.demo.corpus import generate_demo_corpus
 
     root = tmp_path_factory.mktemp("curate-report")
     corpus = root / "corpus"

@@ -37,8 +37,8 @@ def polite_annotator(task: dict[str, Any]) -> str:
 @pytest.fixture()
 def labeling_service(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
     """A real uvicorn server on a free loopback port; yields (database URL, base URL, annotator token)."""
-    from stages.label.service.auth import add_annotator
-    from stages.label.service.background_server import serving
+    from labeling.auth import add_annotator
+    from labeling.background_server import serving
 
     database_url = f"sqlite:///{tmp_path / 'labels.sqlite'}"
     with serving(database_url) as base_url:
@@ -50,7 +50,7 @@ def test_two_feedback_rounds_learn_from_scripted_labels(
     politeness_models: PolitenessModels,
     labeling_service: tuple[str, str, str],
 ) -> None:
-    from stages.label.service.scripted_annotator import label_by_rule
+    from labeling.scripted_annotator import label_by_rule
 
     database_url, base_url, token = labeling_service
     stop = threading.Event()

@@ -158,7 +158,7 @@ def test_a_raw_input_with_no_documents_is_an_error_naming_it(tmp_path: Path) -> 
 
 
 def test_tokenize_takes_raw_input_too(raw_inputs: dict[str, Path], tmp_path: Path) -> None:
-    from stages.tokenize.run import tokenizer_path
+    from stages.core.tokenizer_files import tokenizer_path
 
     stage = DATA_STAGES["tokenize"]
     output = tmp_path / "tokens"

@@ -70,7 +70,7 @@ def bucket(s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from stages.demo.corpus import generate_demo_corpus
+    from demo_corpus.corpus import generate_demo_corpus
 
     directory = tmp_path_factory.mktemp("s3-corpus")
     generate_demo_corpus(directory, DOCUMENTS, seed=11)

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from demo_corpus.dedup_scoring import DedupScore, score_dedup
+from demo_corpus.ground_truth import DemoCorpusTruth
+from demo_corpus.shingles import true_jaccard
 from stages.core.dataset import open_dataset, open_rejects
 from stages.dedup.config import DedupConfig
 from stages.dedup.run import run_dedup
-from stages.demo.dedup_scoring import DedupScore, score_dedup
-from stages.demo.ground_truth import DemoCorpusTruth
-from stages.demo.shingles import true_jaccard
 from tests.datasets import documents_table, write_documents_dataset
 
 HH_DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "hh_harmless_dev.jsonl"

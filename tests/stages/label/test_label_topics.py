@@ -7,8 +7,8 @@ from collections import Counter
 
 import pyarrow as pa
 
+from demo_corpus.lexicon import TOPIC_NAMES as DEMO_TOPICS
 from stages.dedup.normalise import normalised_words_of
-from stages.demo.lexicon import TOPIC_NAMES as DEMO_TOPICS
 from stages.label.config import LabelConfig
 from stages.label.identity_terms import IDENTITY_TERMS
 from stages.label.negative_words import NEGATIVE_WORDS

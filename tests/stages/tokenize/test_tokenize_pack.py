@@ -13,11 +13,12 @@ import pyarrow.compute as pc
 import pytest
 from transformers import AutoTokenizer
 
+from demo_corpus import DemoCorpusConfig, generate_demo_corpus
 from stages.core.dataset import open_dataset, open_rejects
-from stages.demo import DemoCorpusConfig, generate_demo_corpus
+from stages.core.tokenizer_files import tokenizer_path
 from stages.tokenize.config import TokenizeConfig
 from stages.tokenize.packing import pack_documents
-from stages.tokenize.run import run_tokenize, tokenizer_path
+from stages.tokenize.run import run_tokenize
 from tests.datasets import documents_table, write_documents_dataset
 
 

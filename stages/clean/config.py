@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from stages.clean import chinese_defaults as zh_defaults
+from stages.clean import japanese_defaults as ja_defaults
 from stages.core.config_loading import StrictConfig
 from stages.core.stage import StageConfig
 
@@ -95,8 +96,8 @@ class DomainBlocklistConfig(FilterConfig):
     block_random_subdomains: bool = Field(
         True,
         description="drop a URL whose host has a subdomain label that looks machine-generated, like `x5edm3` "
-        "or `m4z98r` (5+ letters and digits in 3+ alternating runs; blocklist:random_subdomain): wildcard-DNS "
-        "spam farms mint one per page",
+        "or `m4z98r` (5+ letters and digits in 3+ alternating runs), or an unpronounceable first label such as "
+        "`xsgdz` (blocklist:random_subdomain): wildcard-DNS spam farms mint one per page",
     )
     block_spam_paths: bool = Field(
         True,
@@ -407,8 +408,78 @@ class ChineseRulesConfig(StrictConfig):
     fineweb: ChineseFineWebConfig = ChineseFineWebConfig()
 
 
+class JapaneseGopherQualityConfig(GopherQualityConfig):
+    """Gopher quality with Japanese defaults: MeCab's words, their lengths, Japanese particles as stop words
+    (stages/clean/japanese_defaults.py says where each value comes from)."""
+
+    min_words: int = with_default(GopherQualityConfig, "min_words", ja_defaults.MIN_WORDS)
+    max_words: int = with_default(GopherQualityConfig, "max_words", ja_defaults.MAX_WORDS)
+    min_mean_word_length: float = with_default(
+        GopherQualityConfig, "min_mean_word_length", ja_defaults.MIN_MEAN_WORD_LENGTH
+    )
+    max_mean_word_length: float = with_default(
+        GopherQualityConfig, "max_mean_word_length", ja_defaults.MAX_MEAN_WORD_LENGTH
+    )
+    min_alpha_word_fraction: float = with_default(
+        GopherQualityConfig, "min_alpha_word_fraction", ja_defaults.MIN_ALPHA_WORD_FRACTION
+    )
+    stop_words: list[str] = with_default(GopherQualityConfig, "stop_words", ja_defaults.STOP_WORDS)
+
+
+class JapaneseGopherRepetitionConfig(GopherRepetitionConfig):
+    """Gopher repetition with Japanese defaults: n-grams of MeCab's words."""
+
+    max_top_ngram_char_fraction: dict[int, float] = with_default(
+        GopherRepetitionConfig, "max_top_ngram_char_fraction", ja_defaults.MAX_TOP_NGRAM_CHAR_FRACTION
+    )
+    max_duplicate_ngram_char_fraction: dict[int, float] = with_default(
+        GopherRepetitionConfig, "max_duplicate_ngram_char_fraction", ja_defaults.MAX_DUPLICATE_NGRAM_CHAR_FRACTION
+    )
+
+
+class JapaneseC4Config(C4Config):
+    """C4 with Japanese defaults: Japanese full stops and closing quotes end lines, a sentence is a stretch up to
+    a full stop, and policy and copyright lines in Japanese go."""
+
+    extra_line_end_punctuation: list[str] = with_default(
+        C4Config, "extra_line_end_punctuation", ja_defaults.C4_LINE_ENDS + ja_defaults.QUOTE_LINE_ENDS
+    )
+    policy_phrases: list[str] = with_default(C4Config, "policy_phrases", ja_defaults.POLICY_PHRASES)
+    boilerplate_phrases: list[str] = with_default(
+        C4Config, "boilerplate_phrases", ja_defaults.BOILERPLATE_PHRASES
+    )
+    min_words_per_line: int = with_default(C4Config, "min_words_per_line", ja_defaults.MIN_WORDS_PER_LINE)
+    min_sentences: int = with_default(C4Config, "min_sentences", ja_defaults.MIN_SENTENCES)
+
+
+class JapaneseFineWebConfig(FineWebConfig):
+    """FineWeb with Japanese defaults: closing quotes end lines, short lines are shorter."""
+
+    extra_line_end_punctuation: list[str] = with_default(
+        FineWebConfig, "extra_line_end_punctuation", ja_defaults.FINEWEB_LINE_ENDS + ja_defaults.QUOTE_LINE_ENDS
+    )
+    short_line_max_characters: int = with_default(
+        FineWebConfig, "short_line_max_characters", ja_defaults.SHORT_LINE_MAX_CHARACTERS
+    )
+    max_newline_word_ratio: float = with_default(
+        FineWebConfig, "max_newline_word_ratio", ja_defaults.MAX_NEWLINE_WORD_RATIO
+    )
+
+
+class JapaneseRulesConfig(StrictConfig):
+    """The Gopher, C4 and FineWeb rules for documents identified as Japanese (`ja`), with words cut by MeCab."""
+
+    gopher_quality: JapaneseGopherQualityConfig = JapaneseGopherQualityConfig()
+    gopher_repetition: JapaneseGopherRepetitionConfig = JapaneseGopherRepetitionConfig()
+    c4: JapaneseC4Config = JapaneseC4Config()
+    fineweb: JapaneseFineWebConfig = JapaneseFineWebConfig()
+
+
+RulesSection = ChineseRulesConfig | JapaneseRulesConfig
+
+
 class LanguageRulesConfig(StrictConfig):
-    """Rules by document language, FineWeb-2 style: a language with a section here (`zh`) is judged by that
+    """Rules by document language, FineWeb-2 style: a language with a section here (`zh`, `ja`) is judged by that
     section's Gopher, C4 and FineWeb settings; every other language by the top-level `gopher_quality`,
     `gopher_repetition`, `c4` and `fineweb` sections (English defaults, datatrove's decisions). A family switched
     off at the top level (`c4.enabled: false`) is off for every language; `languages.zh.c4.enabled: false` only
@@ -423,6 +494,17 @@ class LanguageRulesConfig(StrictConfig):
         default_factory=ChineseRulesConfig,
         description="rules for Chinese: each key as in the top-level section of the same name, zh defaults",
     )
+    ja: JapaneseRulesConfig = Field(
+        default_factory=JapaneseRulesConfig,
+        description="rules for Japanese: each key as in the top-level section of the same name, ja defaults",
+    )
+
+    def sections_by_language(self) -> dict[str, RulesSection]:
+        """Each language code lid.176 can give that has a section here, with its section: `zh` also for
+        Cantonese and Wu, which jieba segments too."""
+        from stages.text.segmentation import CHINESE_LANGUAGES, JAPANESE_LANGUAGES
+
+        return dict.fromkeys(CHINESE_LANGUAGES, self.zh) | dict.fromkeys(JAPANESE_LANGUAGES, self.ja)
 
     @field_validator("default_language")
     @classmethod
@@ -540,5 +622,5 @@ class CleanConfig(StageConfig):
     pii: PiiConfig = PiiConfig()
     languages: LanguageRulesConfig = Field(
         default_factory=LanguageRulesConfig,
-        description="per-language settings of the Gopher, C4 and FineWeb rules (zh), and the default language",
+        description="per-language settings of the Gopher, C4 and FineWeb rules (zh, ja), and the default language",
     )

@@ -31,7 +31,6 @@ from stages.clean.language_id import DetectedLanguage, LanguageIdentifier
 from stages.clean.normalization import TextNormalizer
 from stages.clean.pii import PiiRedactor
 from stages.clean.toxicity import ToxicWordFilter
-from stages.text import CHINESE_LANGUAGES
 
 Section = TypeVar("Section", bound=FilterConfig)
 
@@ -78,14 +77,18 @@ def quality_rules_by_language(config: CleanConfig) -> tuple[QualityRules, dict[s
         C4Filter(config.c4),
         FineWebFilter(config.fineweb),
     )
-    chinese = config.languages.zh
-    chinese_rules = QualityRules(
-        GopherQualityFilter(switched_by(chinese.gopher_quality, config.gopher_quality)),
-        GopherRepetitionFilter(switched_by(chinese.gopher_repetition, config.gopher_repetition)),
-        C4Filter(switched_by(chinese.c4, config.c4)),
-        FineWebFilter(switched_by(chinese.fineweb, config.fineweb)),
-    )
-    return default, dict.fromkeys(CHINESE_LANGUAGES, chinese_rules)
+    built: dict[int, QualityRules] = {}  # one set of filters per section, shared by its language codes
+    by_language: dict[str, QualityRules] = {}
+    for language, section in config.languages.sections_by_language().items():
+        if id(section) not in built:
+            built[id(section)] = QualityRules(
+                GopherQualityFilter(switched_by(section.gopher_quality, config.gopher_quality)),
+                GopherRepetitionFilter(switched_by(section.gopher_repetition, config.gopher_repetition)),
+                C4Filter(switched_by(section.c4, config.c4)),
+                FineWebFilter(switched_by(section.fineweb, config.fineweb)),
+            )
+        by_language[language] = built[id(section)]
+    return default, by_language
 
 
 class DocumentCleaner:

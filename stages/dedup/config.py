@@ -8,7 +8,10 @@ copies): with 3-grams at 0.7, recall was at least 0.995 for every edit kind (1-3
 punctuation width, an appended sentence, traditional script) and precision 0.987, every wrong removal a page of
 a spam template whose keyword differs (3-gram Jaccard 0.59-0.72). At 0.8, 3-grams found only 90% of the copies
 with 3% of characters replaced; 5-grams, even at 0.7, 93%; 2-grams cost precision. Word documents keep 5-grams
-at 0.8, unchanged.
+at 0.8, unchanged. Japanese (kanji and kana) gets the same character shingles: on 12 real Japanese messages of
+Debian's catalogues with 3% of their characters replaced, the 3-gram Jaccard was 0.83 or more (mean 0.85), the
+word 5-gram one 0.35 on average and as low as 0.13 (tests/stages/text/test_japanese.py finds every copy at the
+defaults).
 """
 
 from __future__ import annotations

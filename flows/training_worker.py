@@ -170,18 +170,22 @@ _warm_worker: TrainingWorker | None = None
 
 
 @contextlib.contextmanager
-def warm_training_worker() -> Iterator[TrainingWorker]:
-    """Within this block, `run_recipe_in_worker` runs every step in one warm process (nested blocks share it)."""
+def warm_training_worker(kept: TrainingWorker | None = None) -> Iterator[TrainingWorker]:
+    """Within this block, `run_recipe_in_worker` runs every step in one warm process (nested blocks share it).
+
+    `kept`: a worker its owner keeps warm across several blocks and closes itself (a long-lived service, or a test
+    session running several pipelines in one process), instead of one started for this block and closed after."""
     global _warm_worker
     if _warm_worker is not None:
         yield _warm_worker
         return
-    _warm_worker = worker = TrainingWorker()
+    _warm_worker = worker = kept or TrainingWorker()
     try:
         yield worker
     finally:
         _warm_worker = None
-        worker.close()
+        if kept is None:
+            worker.close()
 
 
 def current_training_worker() -> TrainingWorker | None:

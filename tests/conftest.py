@@ -148,14 +148,31 @@ class TinyPipelineRun:
 
 
 @pytest.fixture(scope="session")
-def tiny_pipeline_run(prefect_api: None, tmp_path_factory: pytest.TempPathFactory) -> TinyPipelineRun:
+def session_training_worker() -> Iterator[Any]:
+    """One warm training process for the flows this test process runs in-process (the tiny pipeline, the training
+    flows, the feedback rounds): each would otherwise start its own and import torch, transformers, DeepSpeed and
+    TRL again. Each user enters `warm_training_worker(session_training_worker)` around its flow, so the sharing
+    is explicit and ends with that block; state is reset between steps as in any pipeline run."""
+    from flows.training_worker import TrainingWorker
+
+    worker = TrainingWorker()
+    yield worker
+    worker.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_pipeline_run(
+    prefect_api: None, session_training_worker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> TinyPipelineRun:
     """The whole pipeline once per session on 80 demo documents, every training step a few steps of the tiny
     model (`tests.tiny_pipeline`), in this process: what the pipeline and the run-report tests check."""
     from flows.pipeline import pipeline_flow
     from flows.pipeline_config import PipelineConfig
+    from flows.training_worker import warm_training_worker
     from tests.tiny_pipeline import TINY_TRAINING
 
     run_dir = tmp_path_factory.mktemp("tiny-pipeline")
     config = PipelineConfig(demo_docs=80, seed=3, executor="local", **TINY_TRAINING)
-    state = pipeline_flow(output=str(run_dir), config=config, return_state=True)
+    with warm_training_worker(session_training_worker):
+        state = pipeline_flow(output=str(run_dir), config=config, return_state=True)
     return TinyPipelineRun(run_dir, state.state_details.flow_run_id, state.result(), config)

@@ -18,6 +18,7 @@ from alignment.evaluate import EvaluateConfig
 from alignment.reward import RewardModelConfig
 from alignment.synthetic_preferences import POLITE_WORDS, RUDE_WORDS
 from flows.feedback import LABELS_FILE, PAIRS_FILE, SUMMARY_FILE, FeedbackConfig, feedback_flow
+from flows.training_worker import TrainingWorker, warm_training_worker
 from tests.alignment.rl_fixtures import PolitenessModels
 
 pytestmark = [pytest.mark.usefixtures("prefect_api"), pytest.mark.slow]
@@ -49,6 +50,7 @@ def test_two_feedback_rounds_learn_from_scripted_labels(
     tmp_path: Path,
     politeness_models: PolitenessModels,
     labeling_service: tuple[str, str, str],
+    session_training_worker: TrainingWorker,
 ) -> None:
     from labeling.scripted_annotator import label_by_rule
 
@@ -80,7 +82,8 @@ def test_two_feedback_rounds_learn_from_scripted_labels(
     )
     output = tmp_path / "feedback"
     try:
-        summary = feedback_flow(output=str(output), config=config, executor="local")
+        with warm_training_worker(session_training_worker):  # the session's warm process: no new imports
+            summary = feedback_flow(output=str(output), config=config, executor="local")
     finally:
         stop.set()
         annotator.join(timeout=30)

@@ -21,7 +21,7 @@ from alignment.reward import RewardModelConfig
 from alignment.rloo import RLOOConfig
 from alignment.sft import SFTRecipeConfig
 from flows.training_flows import TRAINING_FLOWS, evaluate_flow, pretrain_flow
-from flows.training_worker import warm_training_worker
+from flows.training_worker import TrainingWorker, warm_training_worker
 from stages.tokenize.config import TokenizeConfig
 from stages.tokenize.run import run_tokenize
 from tests.alignment.rl_fixtures import PolitenessModels
@@ -31,9 +31,9 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _one_training_process() -> Iterator[None]:
-    """Every flow of this module trains in one warm process, as a pipeline run's steps do."""
-    with warm_training_worker():
+def _one_training_process(session_training_worker: TrainingWorker) -> Iterator[None]:
+    """Every flow of this module trains in one warm process (the session's), as a pipeline run's steps do."""
+    with warm_training_worker(session_training_worker):
         yield
 
 

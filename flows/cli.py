@@ -35,14 +35,6 @@ def print_stage_done(name: str, manifest: Manifest) -> None:
     print(describe_manifest(name, manifest), flush=True)
 
 
-def existing_inputs(paths: list[str]) -> list[Path]:
-    inputs = [Path(path) for path in paths]
-    for path in inputs:
-        if not path.exists():
-            raise UsageError(f"input path does not exist: {path}")
-    return inputs
-
-
 def warn_if_empty(name: str, manifest: Manifest, allow_empty: bool) -> int:
     """Print one warning line when a stage kept 0 of N > 0 rows; exit 3 unless an empty result is allowed."""
     from stages.core.empty_result import describe_empty_result
@@ -114,8 +106,12 @@ def command_stage(arguments: argparse.Namespace) -> int:
         )
         print_stage_done(arguments.name, manifest)
         return warn_if_empty(arguments.name, manifest, arguments.allow_empty)
-    inputs = existing_inputs(arguments.input)
-    output = Path(arguments.output)
+    # Inputs, --model/--eval and the output may be object-store URIs: local copies in lmforge's cache, the
+    # checkpoint published to the prefix when done (flows.remote_training).
+    from flows.remote_training import stage_recipe
+
+    staged = stage_recipe(arguments.name, config, list(arguments.input), arguments.output)
+    config, inputs, output = staged.config, [Path(path) for path in staged.inputs], staged.output
     from alignment.recipe_inputs import check_recipe_request
     from stages.core.output_safety import OutputOwner, claim_output_directory
 
@@ -126,6 +122,7 @@ def command_stage(arguments: argparse.Namespace) -> int:
         check_plan_fits(arguments.name, config, options=plan_options_from_inputs(arguments.name, inputs))
     claim_output_directory(output, OutputOwner("training", arguments.name), inputs)
     metrics = stage(config, inputs, output, executor=arguments.executor, force=arguments.force)
+    staged.publish()
     print(describe_metrics(arguments.name, metrics), flush=True)
     return 0
 
@@ -249,14 +246,22 @@ def command_run(arguments: argparse.Namespace) -> None:
     import time
 
     from flows.local_prefect import use_local_prefect
-    from flows.pipeline_config import load_pipeline_config
-    from stages.core.output_safety import OutputOwner, claim_output_directory
+    from flows.pipeline_config import load_pipeline_config, step_directories
+    from flows.run_mirror import mirroring, open_run
 
     started = time.time()
     overrides = [*arguments.set, *([f"until={arguments.until}"] if arguments.until else [])]
     config = load_pipeline_config(arguments.config, overrides)
-    inputs = existing_inputs(arguments.input)
-    output = claim_output_directory(Path(arguments.output), OutputOwner("run", "run"), inputs)
+    # Local paths or object-store URIs (s3://...): a run on a store works in a local copy and publishes each
+    # finished step there (flows.run_mirror).
+    paths = open_run(arguments.input, arguments.output, step_directories(config))
+    output = paths.output
+    if paths.mirror is not None and paths.mirror.downloaded:
+        print(
+            f"resuming {paths.mirror.store.uri}: {len(paths.mirror.downloaded)} published step(s) copied to "
+            f"{output}",
+            flush=True,
+        )
     use_local_prefect(output)
     from flows.console import console_session
     from flows.console_exit import watch_interrupts
@@ -265,13 +270,20 @@ def command_run(arguments: argparse.Namespace) -> None:
     with (
         console_session(output, arguments.verbose) as console,
         watch_interrupts(console, INTERRUPTED_MESSAGE, EXIT_INTERRUPTED),
+        mirroring(paths.mirror) as mirror,
     ):
         from flows.pipeline import pipeline_flow
         from flows.run_summary import RunSummary
 
-        summary = RunSummary.model_validate(
-            pipeline_flow(input=arguments.input, output=str(output), config=config, force=arguments.force)
-        )
+        try:
+            summary = RunSummary.model_validate(
+                pipeline_flow(input=paths.inputs, output=str(output), config=config, force=arguments.force)
+            )
+        finally:
+            if mirror is not None:  # the logs of a failed run are where the user looks for them too
+                mirror.publish_logs_quietly()
+        if mirror is not None:
+            summary = summary.model_copy(update={"output": mirror.store.uri})
         print_run_table(console, summary, started)
 
 

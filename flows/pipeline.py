@@ -17,7 +17,9 @@
     OUTPUT/run_summary.json  OUTPUT/report.html (self-contained; published as a Prefect artifact)
 
 Every step resumes: a rerun after a crash skips each step whose output is complete and matches its inputs and
-config. Two runs with different outputs share nothing on disk (each stage writes beside its own output only).
+config. A run directory on an object store (`lmforge run --output s3://...`) is worked on in a local copy, and
+each finished step, then the summary, the report and the logs, are published to it (`flows.run_mirror`). Two
+runs with different outputs share nothing on disk (each stage writes beside its own output only).
 `until` (`lmforge run --until STEP`) stops after a step: `curate`, `tokenize`, `pretrain`, `sft`, `preferences`,
 `reward`, `align` (the aligned policies) or `evaluate` (everything, the default). Every training step runs in one
 warm training process for the whole run (`flows.training_worker`).
@@ -38,22 +40,26 @@ from flows.console import console_step, report_stage_done
 from flows.counts_artifact import publish_counts_table
 from flows.curate import curate_flow
 from flows.demo_corpus_task import prepare_demo_corpus
-from flows.pipeline_config import PipelineConfig
-from flows.run_summary import RunSummary, StepSummary, write_run_summary
+from flows.pipeline_config import (  # the run directory's layout lives beside the config
+    BASE_MODEL_DIR,
+    CHECKPOINTS_DIR,
+    CORPUS_DIR,
+    EVALUATIONS_DIR,
+    HELDOUT_REWARD_MODEL_DIR,
+    PREFERENCES_DIR,
+    REWARD_MODEL_DIR,
+    SFT_MODEL_DIR,
+    TOKENS_DIR,
+    PipelineConfig,
+    step_directories,
+)
+from flows.run_mirror import active_mirror, mirroring, open_run, publish_finished_step
+from flows.run_summary import RUN_SUMMARY_FILE, RunSummary, StepSummary, write_run_summary
 from flows.stage_task import StageOutcome, run_stage
 from flows.training_task import TrainingOutcome, run_training
 from flows.training_worker import warm_training_worker
 from stages.core.output_safety import OutputOwner, claim_output_directory
-
-CORPUS_DIR = "corpus"
-TOKENS_DIR = "tokens"
-BASE_MODEL_DIR = "checkpoints/base"
-SFT_MODEL_DIR = "checkpoints/sft"
-PREFERENCES_DIR = "preferences"
-REWARD_MODEL_DIR = "checkpoints/rm"
-CHECKPOINTS_DIR = "checkpoints"
-HELDOUT_REWARD_MODEL_DIR = "checkpoints/rm-heldout"
-EVALUATIONS_DIR = "evaluations"
+from stages.core.storage import is_uri
 
 
 def training_step(
@@ -169,10 +175,24 @@ def pipeline_flow(
     force: bool = False,
 ) -> dict[str, Any]:
     """Demo corpus (when `input` is empty) → curate → tokenize → training and alignment → evaluation, or up to
-    the step `config.until` names; returns the `RunSummary` as a dict."""
+    the step `config.until` names; returns the `RunSummary` as a dict. `input` and `output` may be object-store
+    URIs (`s3://...`): the run then works in a local copy and publishes each finished step (`flows.run_mirror`)."""
+    if active_mirror() is None and (is_uri(output) or any(is_uri(entry) for entry in input or [])):
+        # a deployment's run (`lmforge run` did this already)
+        paths = open_run(list(input or []), output, step_directories(config))
+        with mirroring(paths.mirror) as mirror:
+            summary = run_pipeline(paths.inputs, paths.output, config, force)
+            if mirror is not None:
+                mirror.publish_logs_quietly()
+            return summary
+    return run_pipeline(list(input or []), Path(output), config, force)
+
+
+def run_pipeline(input: list[str], output: Path, config: PipelineConfig, force: bool) -> dict[str, Any]:
+    """The pipeline flow's body, on a local run directory (a copy of the store's, when one is mirrored)."""
     wall_started = time.perf_counter()
     started_at = time.time()
-    run_dir = claim_output_directory(Path(output), OutputOwner("run", "run"), input or [])
+    run_dir = claim_output_directory(output, OutputOwner("run", "run"), input)
     steps: list[StepSummary] = []
 
     inputs = list(input or [])
@@ -191,6 +211,7 @@ def pipeline_flow(
             )
             report_stage_done(shown, corpus_step)
         steps.append(corpus_step)
+        publish_finished_step(corpus["output"])
         inputs = [corpus["output"]]
 
     curated = curate_flow(
@@ -247,4 +268,8 @@ def pipeline_flow(
         description="the HTML report of this run",
     )
     get_run_logger().info(f"report → {report}")
+    mirror = active_mirror()
+    if mirror is not None:
+        mirror.publish_files(RUN_SUMMARY_FILE, report.name)
+        get_run_logger().info(f"run summary and report published → {mirror.store.uri}")
     return summary.model_dump(mode="json")

@@ -27,6 +27,17 @@ from stages.curation import CurationConfig
 from stages.tokenize.config import TokenizeConfig
 
 DEMO_CONFIG = Path("configs") / "demo.yaml"
+# The run directory's step folders (flows.pipeline writes them; a run on an object store downloads those its
+# steps need, `step_directories`).
+CORPUS_DIR = "corpus"
+TOKENS_DIR = "tokens"
+BASE_MODEL_DIR = "checkpoints/base"
+SFT_MODEL_DIR = "checkpoints/sft"
+PREFERENCES_DIR = "preferences"
+REWARD_MODEL_DIR = "checkpoints/rm"
+CHECKPOINTS_DIR = "checkpoints"
+HELDOUT_REWARD_MODEL_DIR = "checkpoints/rm-heldout"
+EVALUATIONS_DIR = "evaluations"
 AlignmentMethod = Literal["dpo", "ppo", "grpo", "rloo"]
 PipelineStep = Literal["curate", "tokenize", "pretrain", "sft", "preferences", "reward", "align", "evaluate"]
 
@@ -130,3 +141,26 @@ def load_pipeline_config(
     return build_config(
         PipelineConfig, apply_overrides(values, overrides or []), what=f"config {path or ''}".strip()
     )
+
+
+def step_directories(config: PipelineConfig) -> list[str]:
+    """The run directory's step folders that a run up to `config.until` reads or writes, in pipeline order:
+    what a resumed run on an object store needs in its local copy (`flows.run_mirror.RunMirror.hydrate`)."""
+    from stages.registry import CURATION_ORDER, CURATION_OUTPUTS
+
+    phases: list[tuple[str, list[str]]] = [
+        ("curate", [CORPUS_DIR, *(CURATION_OUTPUTS[name] for name in CURATION_ORDER)]),
+        ("tokenize", [TOKENS_DIR]),
+        ("pretrain", [BASE_MODEL_DIR]),
+        ("sft", [SFT_MODEL_DIR]),
+        ("preferences", [PREFERENCES_DIR]),
+        ("reward", [REWARD_MODEL_DIR, HELDOUT_REWARD_MODEL_DIR]),
+        ("align", [f"{CHECKPOINTS_DIR}/{method}" for method in config.alignment]),
+        ("evaluate", [f"{EVALUATIONS_DIR}/{method}" for method in config.alignment]),
+    ]
+    directories: list[str] = []
+    for phase, names in phases:
+        directories.extend(names)
+        if phase == config.until:
+            break
+    return directories

@@ -10,7 +10,9 @@ that keeps none of a non-empty input fails the flow unless `allow_empty`.
         --param output=/srv/lmforge/curated/latest/deduped
 
 Through a deployment (prefect.yaml), a flow run starts in the worker's LMFORGE_HOME checkout: give absolute paths;
-a relative one resolves against that checkout.
+a relative one resolves against that checkout. `input` and `output` may also be object-store URIs (`s3://...`,
+configured by the standard AWS variables): the stage reads local copies and its output is published atomically
+(`stages.core.staging.run_stage_at`), so workers need no shared volume.
 """
 
 from __future__ import annotations

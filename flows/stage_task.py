@@ -3,6 +3,10 @@
 Ray work happens inside the runner (`connect_ray(address)`), not as Prefect tasks per record. Resume is the
 runners' own: a stage whose output manifest matches its inputs and config returns that manifest untouched, and
 the task reports it as `skipped` by noticing that `_manifest.json` was not rewritten.
+
+`inputs` and `output` may be object-store URIs (`s3://...`): the stage then runs through
+`stages.core.staging.run_stage_at` (local copies in lmforge's cache, the output published atomically). Inside a
+run on an object store (`flows.run_mirror`), each finished stage's output is published as soon as it is done.
 """
 
 from __future__ import annotations
@@ -18,12 +22,15 @@ from pydantic import BaseModel
 from flows.console import console_step, report_stage_done
 from flows.console_progress import DatasetProgress
 from flows.retry_policy import STAGE_RETRIES, STAGE_RETRY_DELAYS_S, retry_on_transient_errors
+from flows.run_mirror import publish_finished_step
 from flows.run_summary import StepSummary
 from stages.core.config_loading import ConfigError
 from stages.core.empty_result import check_not_empty
 from stages.core.manifest import MANIFEST_NAME
 from stages.core.runner import Executor
 from stages.core.stage import StageConfig
+from stages.core.staging import local_working_path, published_identity, run_stage_at
+from stages.core.storage import is_uri
 from stages.ingest.config import IngestConfig
 from stages.registry import DATA_STAGES
 
@@ -105,30 +112,38 @@ def run_stage(
         raise ConfigError(f"unknown stage {name!r}; known: {', '.join(DATA_STAGES)}")
     if not isinstance(config, stage.config_model):
         raise ConfigError(f"{name} needs a {stage.config_model.__name__}, got {type(config).__name__}")
-    output_path = Path(output)
-    before = manifest_file_identity(output_path)
+    remote = is_uri(output) or any(is_uri(path) for path in inputs)
+    output_path = local_working_path(output) if remote else Path(output)
+
+    def identity() -> object:
+        return published_identity(output) if remote else manifest_file_identity(output_path)
+
+    before = identity()
     started = time.perf_counter()
     options = {"ingest": ingest} if name != "ingest" else {}
     with console_step(name, DatasetProgress(name, output_path, inputs)) as step:
-        manifest = stage(
+        manifest = run_stage_at(
+            stage,
+            name,
             config,
-            [Path(path) for path in inputs],
-            output_path,
+            inputs,
+            output,
             executor=executor,
             force=force,
             ray_address=ray_address,
             **options,
         )
         seconds = time.perf_counter() - started
-        skipped = before is not None and manifest_file_identity(output_path) == before
+        skipped = before is not None and identity() == before
         outcome = StageOutcome(
             stage=name,
-            output=str(output_path),
+            output=output if remote else str(output_path),
             skipped=skipped,
             seconds=round(seconds, 3),
             manifest=manifest.model_dump(mode="json", by_alias=True),
         )
         get_run_logger().info(outcome.describe())
         report_stage_done(step, outcome.step_summary())
+    publish_finished_step(output_path)  # a run on an object store: publish this stage now (unless held)
     check_not_empty(name, manifest, allow_empty)
     return outcome.model_dump()

@@ -8,7 +8,9 @@ from the recipe's checkpoints, a fresh process per recipe.
         --param output=/srv/lmforge/runs/demo/checkpoints/base --param config='{"max_steps": 200}'
 
 Through a deployment (prefect.yaml), a flow run starts in the worker's LMFORGE_HOME checkout: give absolute paths;
-a relative one resolves against that checkout.
+a relative one resolves against that checkout. `input`, `output` and the config's paths (`model`, `eval_path`,
+...) may also be object-store URIs (`s3://...`): the recipe trains on local copies and the finished checkpoint
+is published with its commit marker last (`flows.remote_training`); a rerun on any worker skips it.
 """
 
 from __future__ import annotations

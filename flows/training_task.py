@@ -4,6 +4,10 @@ A training output has no manifest, so the task keeps its own identity: `OUTPUT/_
 and the inputs' fingerprints) is written only once the recipe finished, and a rerun with the same fingerprint
 skips. A run killed part-way leaves `OUTPUT/_fingerprint.pending`; a rerun with the same fingerprint then
 resumes from the recipe's latest checkpoint (`resume=True`) instead of starting over.
+
+Inputs, path-valued config keys and the output may be object-store URIs (`s3://...`): the recipe then runs on
+local copies and its checkpoint is published when done (`flows.remote_training`). Fingerprints name the URIs
+rather than the cache's copies (`aliases`), so a fresh machine downloading a finished checkpoint skips it too.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from alignment.memory_plan import check_plan_fits, plan_options_from_inputs
 from alignment.recipe_inputs import check_recipe_request
 from flows.console import active_console, console_step, report_training_done
 from flows.console_progress import TrainingProgress
+from flows.remote_training import involves_object_store, stage_recipe
 from flows.retry_policy import STAGE_RETRIES, STAGE_RETRY_DELAYS_S, retry_on_transient_errors
+from flows.run_mirror import active_aliases, alias_text, publish_finished_step
 from flows.run_summary import StepSummary
 from flows.training_worker import current_training_worker, run_recipe_in_worker
 from stages.core.config_loading import ConfigError
@@ -56,7 +62,19 @@ class TrainingOutcome(BaseModel):
         )
 
 
-def read_paths_of(values: dict[str, Any], prefix: str = "") -> dict[str, str]:
+def input_fingerprint(path: str, aliases: dict[str, str] | None = None) -> str:
+    """`describe_input(path).fingerprint`, with a single file's path (which that fingerprint includes) named by
+    its URI when it is a local copy of one (`aliases`)."""
+    entry = describe_input(path)
+    if not aliases or Path(entry.path).is_dir():
+        return entry.fingerprint
+    stat = Path(entry.path).stat()
+    return fingerprint_of([alias_text(entry.path, aliases), stat.st_size, stat.st_mtime_ns])
+
+
+def read_paths_of(
+    values: dict[str, Any], prefix: str = "", aliases: dict[str, str] | None = None
+) -> dict[str, str]:
     """Config values (nested sections too) that name an existing file or checkpoint a recipe reads besides its
     inputs (`model`, `reward_model`, `guard.heldout_model`, ...), keyed by their dotted name: their contents count
     in the fingerprint, so a retrained SFT checkpoint at the same path reruns what samples from it."""
@@ -64,20 +82,34 @@ def read_paths_of(values: dict[str, Any], prefix: str = "") -> dict[str, str]:
     for key, value in values.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict):
-            found.update(read_paths_of(value, f"{name}."))
+            found.update(read_paths_of(value, f"{name}.", aliases))
         elif isinstance(value, str) and value and Path(value).exists():
-            found[name] = describe_input(value).fingerprint
+            found[name] = input_fingerprint(value, aliases)
     return found
 
 
-def training_fingerprint(name: str, config: BaseModel, inputs: list[str]) -> str:
+def aliased_values(value: Any, aliases: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return alias_text(value, aliases)
+    if isinstance(value, list):
+        return [aliased_values(item, aliases) for item in value]
+    if isinstance(value, dict):
+        return {key: aliased_values(item, aliases) for key, item in value.items()}
+    return value
+
+
+def training_fingerprint(
+    name: str, config: BaseModel, inputs: list[str], aliases: dict[str, str] | None = None
+) -> str:
+    """Recipe, config and the inputs' (and read paths') fingerprints; local copies of object-store paths count
+    by their URIs (`aliases`), so the fingerprint does not depend on where lmforge's cache is."""
     values = config.model_dump(mode="json")
-    read_paths = read_paths_of(values)
+    read_paths = read_paths_of(values, aliases=aliases)
     return fingerprint_of(
         {
             "recipe": name,
-            "config": values,
-            "inputs": [describe_input(path).fingerprint for path in inputs],
+            "config": aliased_values(values, aliases) if aliases else values,
+            "inputs": [input_fingerprint(path, aliases) for path in inputs],
             **({"read_paths": read_paths} if read_paths else {}),
         }
     )
@@ -102,17 +134,41 @@ def run_training(
     step: str | None = None,
 ) -> dict[str, Any]:
     """Run training recipe `name`; returns a `TrainingOutcome` as a dict. `step`: the step's name on the console
-    and in `logs/` when one recipe runs as several steps (`reward-heldout`, `evaluate-dpo`); default `name`."""
+    and in `logs/` when one recipe runs as several steps (`reward-heldout`, `evaluate-dpo`); default `name`.
+    Inputs, config paths and `output` may be object-store URIs (the outcome then names the output's URI)."""
     from alignment.registry import TRAINING_RECIPES
 
     if name not in TRAINING_RECIPES:
         raise ConfigError(f"unknown training recipe {name!r}; known: {', '.join(TRAINING_RECIPES)}")
+    if involves_object_store(config, inputs, output):
+        staged = stage_recipe(name, config, inputs, output)
+        result = train_locally(
+            name, staged.config, staged.inputs, str(staged.output), executor, ray_address, step, staged.aliases
+        )
+        staged.publish()
+        return {**result, "output": output}
+    result = train_locally(name, config, inputs, output, executor, ray_address, step, active_aliases())
+    publish_finished_step(output)  # a run on an object store: publish this checkpoint now (unless held)
+    return result
+
+
+def train_locally(
+    name: str,
+    config: BaseModel,
+    inputs: list[str],
+    output: str,
+    executor: Executor,
+    ray_address: str | None,
+    step: str | None,
+    aliases: dict[str, str],
+) -> dict[str, Any]:
+    """`run_training` on local paths: fingerprint skip, resume, the recipe in the warm training worker."""
     output_path = Path(output)
     check_recipe_request(name, config, [Path(path) for path in inputs])
     # a configuration that cannot fit is refused before anything starts
     check_plan_fits(name, config, options=plan_options_from_inputs(name, list(inputs)))
     claim_output_directory(output_path, OutputOwner("training", name), inputs)
-    fingerprint = training_fingerprint(name, config, inputs)
+    fingerprint = training_fingerprint(name, config, inputs, aliases)
     done, pending = output_path / FINGERPRINT_FILE, output_path / PENDING_FILE
     step = step or name
     if done.is_file() and done.read_text() == fingerprint and (output_path / METRICS_FILE).is_file():

@@ -9,7 +9,9 @@ unchanged inputs copies nothing:
 - a dataset input is copied again only when its manifest's fingerprint changed;
 - a raw input (JSONL/Parquet/WARC files) is copied object by object, keeping each object's size and modification
   time, so the local fingerprint of the copy (path in the cache, size, mtime) changes exactly when an object does;
-- an output's copy starts from the published `_manifest.json`, so the stage's own skip check decides.
+- an output's copy starts from the published `_manifest.json`, so the stage's own skip check decides;
+- a checkpoint or other folder lmforge published (`stages.core.object_store_folders`) is read only once its
+  commit marker is there: an unfinished one is refused in one line.
 """
 
 from __future__ import annotations
@@ -31,9 +33,12 @@ from stages.core.object_store import (
     read_remote_manifest,
     read_remote_owner_mark,
 )
+from stages.core.object_store_folders import COMMIT_MARKER
 from stages.core.storage import Location, LocationError
 
 CACHE_ENV = "LMFORGE_CACHE_DIR"
+FOLDER_KINDS = ("training", "corpus", "step")
+"""Owner kinds of folders published with a commit marker (`stages.core.object_store_folders`)."""
 INGESTED_DIR = "_ingested"  # the companion `stages.ingest_first` attaches to a stage given raw inputs
 
 
@@ -83,7 +88,7 @@ def _same_object(path: Path, info: pafs.FileInfo) -> bool:
     return stat.st_size == info.size and (info.mtime_ns is None or stat.st_mtime_ns == info.mtime_ns)
 
 
-def _fresh_copy_of_dataset(location: Location, target: Path) -> None:
+def fresh_copy_of_dataset(location: Location, target: Path) -> None:
     """Download a whole dataset prefix beside `target`, then put it in place (a killed copy is never used)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.parent / f".download-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -134,7 +139,7 @@ def materialize_input(location: Location) -> Path:
     manifest = read_remote_manifest(location)
     if manifest is not None:
         if not dataset_copy_is_complete(target, manifest):
-            _fresh_copy_of_dataset(location, target)
+            fresh_copy_of_dataset(location, target)
         return target
     mark = read_remote_owner_mark(location)
     if mark is not None and mark.kind == "dataset":
@@ -143,6 +148,11 @@ def materialize_input(location: Location) -> Path:
             "writing it stopped before publishing); run that stage again"
         )
     objects = list_objects(location)
+    if mark is not None and mark.kind in FOLDER_KINDS and COMMIT_MARKER not in objects:
+        raise LocationError(
+            f"input {location.uri} is an unfinished lmforge {mark.describe()} (no {COMMIT_MARKER}: the run "
+            "writing it stopped before publishing); run it again"
+        )
     if not objects:
         raise LocationError(f"input path does not exist: {location.uri}")
     _sync_raw_prefix(location, target, objects)

@@ -11,6 +11,12 @@ from typing import Any
 
 import pytest
 
+# OpenMP threads that wait for work sleep instead of spinning. Training here runs beside a Ray node, a Prefect
+# server and the test's own children on 2 cores; spinning threads then steal the cores their siblings need, and a
+# tiny reward model's 2 steps took 2.5-3.8 s against 0.49 s with passive waiting (same process, same load). Set
+# before anything imports torch (libgomp reads it once), and inherited by every child, Ray workers included.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 # Session fixtures shared across test directories (one build per session: a module importing a fixture would get
 # its own copy, built again for that module).
 pytest_plugins = ["tests.alignment.rl_fixtures"]

@@ -3,20 +3,22 @@
 
 Each stage is the same task the single-stage flows run. A rerun skips every stage whose output manifest matches
 its inputs and config, so an interrupted run continues from the first missing stage, and a changed config reruns
-that stage and every stage after it (their inputs' fingerprints change with it).
+that stage and every stage after it (their inputs' fingerprints change with it). `input` and `output` may be
+object-store URIs (`s3://...`), as for `lmforge curate`: each stage publishes its dataset under the prefix.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from prefect import flow
 
 from flows.counts_artifact import publish_counts_table
 from flows.stage_task import StageOutcome, run_stage
-from stages.core.output_safety import OutputOwner, claim_output_directory, read_owner_mark
+from stages.core.output_safety import OutputOwner, read_owner_mark
 from stages.core.runner import Executor
+from stages.core.staging import claim_output_location
+from stages.core.storage import parse_location
 from stages.curation import CurationConfig
 from stages.registry import CURATION_ORDER, CURATION_OUTPUTS
 
@@ -34,7 +36,7 @@ def run_curation_stages(
     outcomes: list[StageOutcome] = []
     stage_inputs = list(inputs)
     for name in CURATION_ORDER:
-        stage_output = str(Path(output) / CURATION_OUTPUTS[name])
+        stage_output = parse_location(output).child(CURATION_OUTPUTS[name]).uri
         result = run_stage(
             name,
             getattr(config, name),
@@ -64,9 +66,10 @@ def curate_flow(
 
     The output directory is lmforge's (marked as a curation); a stage keeping none of a non-empty input fails
     the flow unless `allow_empty`."""
-    mark = read_owner_mark(Path(output))
+    location = parse_location(output)
+    mark = read_owner_mark(location.local_path) if location.is_local else None
     if mark is None or mark.kind != "run":  # a run directory is already the pipeline's, its corpus inside it
-        claim_output_directory(Path(output), OutputOwner("curation", "curate"), input)
+        claim_output_location(location, OutputOwner("curation", "curate"), input)
     outcomes = run_curation_stages(input, output, config, executor, ray_address, force, allow_empty)
     publish_counts_table(
         outcomes, key="curate-counts", description=f"**curate**: rows in/out and drops by reason → `{output}`"

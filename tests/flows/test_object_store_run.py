@@ -24,11 +24,11 @@ import pyarrow.fs as pafs
 import pytest
 import yaml
 
-from flows.run_summary import RunSummary
 from stages.core.manifest import MANIFEST_NAME
 from stages.core.object_store import list_objects, read_bytes
 from stages.core.object_store_cache import CACHE_ENV, local_copy_path, materialize_input
 from stages.core.object_store_folders import COMMIT_MARKER
+from stages.core.run_summary import RunSummary
 from stages.core.storage import LocationError, parse_location
 from stages.registry import CURATION_OUTPUTS
 from tests.cli_runner import REPO_ROOT, run_cli
@@ -87,7 +87,13 @@ def lmforge_run(config: Path, output: str, *extra: str) -> list[str]:
 
 def run_child(command: list[str], environment: dict[str, str]) -> Invocation:
     done = subprocess.run(
-        command, cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=300, start_new_session=True
+        command,
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        start_new_session=True,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return Invocation(done.returncode, done.stdout, done.stderr)
@@ -285,20 +291,26 @@ def test_the_prefect_flows_take_object_store_paths(
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
     tokens = f"s3://{s3_run.bucket}/flows/tokens"
     config = TokenizeConfig(**TINY_TRAINING["tokenize"])
-    outcome = tokenize_flow(input=[f"{s3_run.run_uri}/labeled"], output=tokens, config=config, executor="local")
+    outcome = tokenize_flow(
+        input=[f"{s3_run.run_uri}/labeled"], output=tokens, config=config, executor="local"
+    )
     assert outcome["output"] == tokens and not outcome["skipped"]
     assert f"{MANIFEST_NAME}" in store_objects(tokens)
     again = tokenize_flow(input=[f"{s3_run.run_uri}/labeled"], output=tokens, config=config, executor="local")
     assert again["skipped"]
     model = f"s3://{s3_run.bucket}/flows/base"
-    trained = pretrain_flow(input=[tokens], output=model, config=PretrainConfig(**TINY_PRETRAIN), executor="local")
+    trained = pretrain_flow(
+        input=[tokens], output=model, config=PretrainConfig(**TINY_PRETRAIN), executor="local"
+    )
     assert trained["output"] == model and not trained["skipped"] and trained["metrics"]["steps"] == 2
     published = store_objects(model)
     assert COMMIT_MARKER in published
     # Another worker, its cache elsewhere: the finished checkpoint is downloaded and skipped, not retrained
     # (fingerprints name the URIs, not the cache's paths), and nothing is uploaded again.
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "another-cache"))
-    skipped = pretrain_flow(input=[tokens], output=model, config=PretrainConfig(**TINY_PRETRAIN), executor="local")
+    skipped = pretrain_flow(
+        input=[tokens], output=model, config=PretrainConfig(**TINY_PRETRAIN), executor="local"
+    )
     assert skipped["skipped"] and store_objects(model) == published
 
 
@@ -318,7 +330,9 @@ def test_the_pipeline_flow_takes_an_object_store_output(
     pafs.copy_files(str(tmp_path / "raw"), f"{bucket}/raw", destination_filesystem=store)
     output = f"s3://{bucket}/runs/flow"
     config = PipelineConfig(executor="local", until="curate")
-    summary = RunSummary.model_validate(pipeline_flow(input=[f"s3://{bucket}/raw/"], output=output, config=config))
+    summary = RunSummary.model_validate(
+        pipeline_flow(input=[f"s3://{bucket}/raw/"], output=output, config=config)
+    )
     assert [step.stage for step in summary.steps] == DATA_STEPS[1:-1]
     assert summary.steps[0].rows_in == 40
     objects = store_objects(output)
@@ -327,6 +341,39 @@ def test_the_pipeline_flow_takes_an_object_store_output(
     ingested = json.loads(read_bytes(parse_location(f"{output}/ingested/{MANIFEST_NAME}")) or b"{}")
     assert [entry["path"] for entry in ingested["inputs"]] == [f"s3://{bucket}/raw"]
     assert not Path("s3:").exists(), "an object-store URI must never become a local folder named s3:"
+
+
+def test_the_curate_flow_takes_object_store_paths(
+    s3_endpoint: str,  # noqa: F811
+    bucket: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The `curate` flow (a deployment's nightly curation) from raw `s3://` files to an `s3://` prefix: each
+    stage's dataset published under it, counts adding up, a second call skipped; no local `s3:` folder."""
+    from demo_corpus.corpus import generate_demo_corpus
+    from flows.curate import curate_flow
+    from stages.curation import CurationConfig
+
+    monkeypatch.chdir(tmp_path)  # where a mistaken local folder named s3: would appear
+    store = pafs.S3FileSystem(endpoint_override=s3_endpoint)
+    generate_demo_corpus(tmp_path / "raw", 40, seed=6)
+    pafs.copy_files(str(tmp_path / "raw"), f"{bucket}/nightly-raw", destination_filesystem=store)
+    output = f"s3://{bucket}/curated/latest"
+    outcomes = curate_flow(
+        input=[f"s3://{bucket}/nightly-raw/"], output=output, config=CurationConfig(), executor="local"
+    )
+    assert list(outcomes) == list(CURATION_OUTPUTS)
+    assert outcomes["ingest"]["manifest"]["rows_in"] == 40 and not any(o["skipped"] for o in outcomes.values())
+    for name, folder in CURATION_OUTPUTS.items():
+        manifest = json.loads(read_bytes(parse_location(f"{output}/{folder}/{MANIFEST_NAME}")) or b"{}")
+        assert manifest["rows_in"] == manifest["rows_out"] + sum(manifest["dropped"].values()), name
+        assert outcomes[name]["output"] == f"{output}/{folder}"
+    again = curate_flow(
+        input=[f"s3://{bucket}/nightly-raw/"], output=output, config=CurationConfig(), executor="local"
+    )
+    assert all(outcome["skipped"] for outcome in again.values())
+    assert not (tmp_path / "s3:").exists() and not Path("s3:").exists()
 
 
 def test_a_prefix_lmforge_did_not_write_is_refused_in_one_line(s3_run: RunStory) -> None:
@@ -341,7 +388,10 @@ def test_a_prefix_lmforge_did_not_write_is_refused_in_one_line(s3_run: RunStory)
         (["stage", "pretrain", "--input", tokens, "--output", foreign], "lmforge did not write"),
         (["run", "--output", f"s3://{s3_run.bucket}"], "whole bucket"),
         (["stage", "pretrain", "--input", f"{tokens}-missing", "--output", f"{foreign}-2"], "does not exist"),
-        (["stage", "pretrain", "--input", tokens, "--model", f"{foreign}-3", "--output", f"{foreign}-4"], "model does not"),
+        (
+            ["stage", "pretrain", "--input", tokens, "--model", f"{foreign}-3", "--output", f"{foreign}-4"],
+            "model does not",
+        ),
     ):
         result = run_cli(*command)
         assert result.returncode == 2, result.stderr

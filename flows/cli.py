@@ -31,10 +31,6 @@ def describe_manifest(name: str, manifest: Manifest) -> str:
     return f"{name}: {manifest.rows_in} in → {manifest.rows_out} out ({manifest.duration_s:.1f}s); dropped: {dropped}"
 
 
-def print_stage_done(name: str, manifest: Manifest) -> None:
-    print(describe_manifest(name, manifest), flush=True)
-
-
 def warn_if_empty(name: str, manifest: Manifest, allow_empty: bool) -> int:
     """Print one warning line when a stage kept 0 of N > 0 rows; exit 3 unless an empty result is allowed."""
     from stages.core.empty_result import describe_empty_result
@@ -82,7 +78,40 @@ def data_stage_names() -> set[str]:
 
 
 def command_stage(arguments: argparse.Namespace) -> int:
-    from alignment.registry import TRAINING_RECIPES, describe_metrics
+    """One data stage or training recipe on the console `lmforge curate` has: a live line on a terminal, one
+    closing line, then the stage's full summary. The libraries' own output (Ray, Ray Data, DeepSpeed,
+    transformers, TRL) goes to a log file under lmforge's state directory, named on the last line; `-v` shows it
+    here. The output directory stays the dataset or checkpoint alone, as the next stage reads it."""
+    from flows.console import console_session
+
+    session = state_directory() / "stages" / f"{arguments.name}-{time_stamp()}"
+    with console_session(session, arguments.verbose) as console:
+        summary, manifest = run_one_stage(arguments)
+        logs = console.logs
+    print(summary, flush=True)
+    if logs is not None:
+        print(f"  logs  {logs}/", flush=True)
+    return 0 if manifest is None else warn_if_empty(arguments.name, manifest, arguments.allow_empty)
+
+
+def state_directory() -> Path:
+    """lmforge's state directory (`$XDG_STATE_HOME/lmforge`): logs of commands that have no run directory."""
+    import os
+
+    return Path(os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")) / "lmforge"
+
+
+def time_stamp() -> str:
+    import os
+    import time
+
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+
+
+def run_one_stage(arguments: argparse.Namespace) -> tuple[str, Manifest | None]:
+    """`command_stage`'s work as one console step: the one-line summary to print, and a data stage's manifest
+    (None for a recipe)."""
+    from alignment.registry import TRAINING_RECIPES
     from stages.registry import DATA_STAGES
 
     stage: Any = DATA_STAGES.get(arguments.name) or TRAINING_RECIPES.get(arguments.name)
@@ -90,41 +119,95 @@ def command_stage(arguments: argparse.Namespace) -> int:
         known = ", ".join([*DATA_STAGES, *TRAINING_RECIPES])
         raise UsageError(f"unknown stage {arguments.name!r}; known: {known}")
     config, ingest = load_stage_configs(stage, arguments)
-    if arguments.name in DATA_STAGES:  # local paths or object-store URIs (s3://...)
-        from stages.core.staging import existing_locations, run_stage_at
+    if arguments.name in DATA_STAGES:
+        manifest = run_data_stage_on_console(stage, config, ingest, arguments)
+        return describe_manifest(arguments.name, manifest), manifest
+    return run_recipe_on_console(stage, config, arguments), None
 
-        options = {"ingest": ingest} if arguments.name != "ingest" else {}
+
+def run_data_stage_on_console(
+    stage: Any, config: Any, ingest: Any, arguments: argparse.Namespace
+) -> Manifest:
+    """A data stage (local paths or object-store URIs) in one console step with its row progress."""
+    from flows.console import console_step, report_stage_done
+    from flows.console_progress import DatasetProgress
+    from stages.core.manifest import ManifestError, read_manifest
+    from stages.core.run_summary import StepSummary
+    from stages.core.staging import existing_locations, local_working_path, run_stage_at
+
+    name = arguments.name
+    inputs = existing_locations(arguments.input)
+
+    def identity() -> tuple[str, str] | None:  # a stage that runs writes a new created_at
+        try:
+            manifest = read_manifest(str(arguments.output))
+        except (ManifestError, OSError):
+            return None
+        return None if manifest is None else (manifest.fingerprint, manifest.created_at)
+
+    before = identity()
+    probe = DatasetProgress(name, local_working_path(arguments.output), [str(entry) for entry in inputs])
+    with console_step(name, probe) as shown:
+        options = {"ingest": ingest} if name != "ingest" else {}
         manifest = run_stage_at(
-            stage,
-            arguments.name,
-            config,
-            existing_locations(arguments.input),
-            arguments.output,
-            executor=arguments.executor,
-            force=arguments.force,
+            stage, name, config, inputs, arguments.output, executor=arguments.executor, force=arguments.force,
             **options,
+        )  # fmt: skip
+        summary = StepSummary(
+            stage=name,
+            output=str(arguments.output),
+            rows_in=manifest.rows_in,
+            rows_out=manifest.rows_out,
+            dropped=manifest.dropped,
+            seconds=manifest.duration_s,
+            skipped=before is not None and before == (manifest.fingerprint, manifest.created_at),
         )
-        print_stage_done(arguments.name, manifest)
-        return warn_if_empty(arguments.name, manifest, arguments.allow_empty)
-    # Inputs, --model/--eval and the output may be object-store URIs: local copies in lmforge's cache, the
-    # checkpoint published to the prefix when done (flows.remote_training).
-    from flows.remote_training import stage_recipe
+        report_stage_done(shown, summary)
+    return manifest
 
-    staged = stage_recipe(arguments.name, config, list(arguments.input), arguments.output)
-    config, inputs, output = staged.config, [Path(path) for path in staged.inputs], staged.output
+
+def run_recipe_on_console(stage: Any, config: Any, arguments: argparse.Namespace) -> str:
+    """A training recipe in one console step with its step/loss progress; inputs, --model/--eval and the output
+    may be object-store URIs (local copies in lmforge's cache, the checkpoint published to the prefix when done:
+    flows.remote_training). Returns the recipe's one-line summary."""
+    import time
+
     from alignment.recipe_inputs import check_recipe_request
+    from alignment.registry import describe_metrics
+    from flows.console import active_console, console_step, report_training_done
+    from flows.console_progress import TrainingProgress, record_training_progress
+    from flows.remote_training import stage_recipe
+    from flows.training_task import TrainingOutcome
     from stages.core.output_safety import OutputOwner, claim_output_directory
 
-    check_recipe_request(arguments.name, config, inputs)
+    name = arguments.name
+    staged = stage_recipe(name, config, list(arguments.input), arguments.output)
+    config, inputs, output = staged.config, [Path(path) for path in staged.inputs], staged.output
+    check_recipe_request(name, config, inputs)
     if not arguments.no_plan:  # refuse, in one line, a configuration that cannot fit (`lmforge plan NAME`)
         from alignment.memory_plan import check_plan_fits, plan_options_from_inputs
 
-        check_plan_fits(arguments.name, config, options=plan_options_from_inputs(arguments.name, inputs))
-    claim_output_directory(output, OutputOwner("training", arguments.name), inputs)
-    metrics = stage(config, inputs, output, executor=arguments.executor, force=arguments.force)
-    staged.publish()
-    print(describe_metrics(arguments.name, metrics), flush=True)
-    return 0
+        check_plan_fits(name, config, options=plan_options_from_inputs(name, inputs))
+    claim_output_directory(output, OutputOwner("training", name), inputs)
+    console = active_console()
+    log = console.log_path(name) if console is not None else None
+    progress = log.with_suffix(".progress.jsonl") if log is not None else None
+    probe = TrainingProgress(progress, getattr(config, "max_steps", None), log) if progress and log else None
+    started = time.perf_counter()
+    with console_step(name, probe) as shown:
+        record_training_progress(progress)
+        try:
+            metrics = stage(config, inputs, output, executor=arguments.executor, force=arguments.force)
+        finally:
+            record_training_progress(None)
+        staged.publish()
+        seconds = round(time.perf_counter() - started, 3)
+        outcome = TrainingOutcome(
+            stage=name, output=str(arguments.output), skipped=False, resumed=False, seconds=seconds,
+            metrics=metrics,
+        )  # fmt: skip
+        report_training_done(shown, outcome.step_summary(), metrics)
+    return describe_metrics(name, metrics)
 
 
 def command_curate(arguments: argparse.Namespace) -> int:
@@ -159,8 +242,8 @@ def curate_on_console(
 
     from flows.console import StepsInOrder, report_stage_done
     from flows.console_progress import DatasetProgress
-    from flows.run_summary import StepSummary
     from stages.core.manifest import ManifestError, read_manifest
+    from stages.core.run_summary import StepSummary
     from stages.core.staging import local_working_path
     from stages.curation import curate
     from stages.registry import CURATION_ORDER, CURATION_OUTPUTS
@@ -273,7 +356,7 @@ def command_run(arguments: argparse.Namespace) -> None:
         mirroring(paths.mirror) as mirror,
     ):
         from flows.pipeline import pipeline_flow
-        from flows.run_summary import RunSummary
+        from stages.core.run_summary import RunSummary
 
         try:
             summary = RunSummary.model_validate(
@@ -397,6 +480,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         action="store_true",
         help="launch a training recipe even when `lmforge plan` predicts it does not fit in memory",
     )
+    add_verbose_argument(stage)
     stage.set_defaults(handler=command_stage)
 
     curate = commands.add_parser(
@@ -519,11 +603,11 @@ def internal_error_log(arguments: argparse.Namespace) -> Path:
 
     output = getattr(arguments, "output", None)
     directory = None
-    if output and Path(output).is_dir() and read_owner_mark(Path(output)) is not None:
+    runs_somewhere = getattr(arguments, "command", None) in ("run", "curate", "feedback")  # not a dataset
+    if runs_somewhere and output and Path(output).is_dir() and read_owner_mark(Path(output)) is not None:
         directory = Path(output) / "logs"
     if directory is None:
-        state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-        directory = Path(state) / "lmforge" / "logs"
+        directory = state_directory() / "logs"
     directory.mkdir(parents=True, exist_ok=True)
     return directory / f"error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
 

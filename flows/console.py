@@ -44,7 +44,7 @@ Probe = Callable[[], Progress]
 MAX_REASONS = 2
 
 if TYPE_CHECKING:
-    from flows.run_summary import StepSummary
+    from stages.core.run_summary import StepSummary
 
 
 def duration(seconds: float) -> str:

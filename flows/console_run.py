@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from flows.console import Console, StepRow, duration
-from flows.run_summary import RunSummary, StepSummary
+from stages.core.run_summary import RunSummary, StepSummary
 
 REPORT_FILE = "report.html"
 

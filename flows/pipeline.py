@@ -54,11 +54,11 @@ from flows.pipeline_config import (  # the run directory's layout lives beside t
     step_directories,
 )
 from flows.run_mirror import active_mirror, mirroring, open_run, publish_finished_step
-from flows.run_summary import RUN_SUMMARY_FILE, RunSummary, StepSummary, write_run_summary
 from flows.stage_task import StageOutcome, run_stage
 from flows.training_task import TrainingOutcome, run_training
 from flows.training_worker import warm_training_worker
 from stages.core.output_safety import OutputOwner, claim_output_directory
+from stages.core.run_summary import RUN_SUMMARY_FILE, RunSummary, StepSummary, write_run_summary
 from stages.core.storage import is_uri
 
 

@@ -23,10 +23,10 @@ from flows.console import console_step, report_stage_done
 from flows.console_progress import DatasetProgress
 from flows.retry_policy import STAGE_RETRIES, STAGE_RETRY_DELAYS_S, retry_on_transient_errors
 from flows.run_mirror import publish_finished_step
-from flows.run_summary import StepSummary
 from stages.core.config_loading import ConfigError
 from stages.core.empty_result import check_not_empty
 from stages.core.manifest import MANIFEST_NAME
+from stages.core.run_summary import StepSummary
 from stages.core.runner import Executor
 from stages.core.stage import StageConfig
 from stages.core.staging import local_working_path, published_identity, run_stage_at

@@ -28,11 +28,11 @@ from flows.console_progress import TrainingProgress
 from flows.remote_training import involves_object_store, stage_recipe
 from flows.retry_policy import STAGE_RETRIES, STAGE_RETRY_DELAYS_S, retry_on_transient_errors
 from flows.run_mirror import active_aliases, alias_text, publish_finished_step
-from flows.run_summary import StepSummary
 from flows.training_worker import current_training_worker, run_recipe_in_worker
 from stages.core.config_loading import ConfigError
 from stages.core.manifest import describe_input, fingerprint_of
 from stages.core.output_safety import OutputOwner, claim_output_directory
+from stages.core.run_summary import StepSummary
 from stages.core.runner import Executor
 
 FINGERPRINT_FILE = "_fingerprint"

@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from flows.run_summary import RUN_SUMMARY_FILE, RunSummary, read_run_summary
 from stages.core.manifest import MANIFEST_NAME, Manifest, read_manifest
+from stages.core.run_summary import RUN_SUMMARY_FILE, RunSummary, read_run_summary
 from stages.label.bias_audit import BIAS_PREFIX, bias_audit_table
 
 SAMPLE_ROWS = 20_000

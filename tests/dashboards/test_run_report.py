@@ -16,9 +16,9 @@ import pytest
 
 from dashboards.report import REPORT_FILE, report_command, write_report
 from dashboards.report.render import SECTIONS
-from flows.run_summary import read_run_summary
 from stages.core.errors import UserError
 from stages.core.manifest import MANIFEST_NAME, read_manifest
+from stages.core.run_summary import read_run_summary
 
 pytestmark = pytest.mark.slow  # the session fixture runs the whole tiny pipeline (~2 min)
 CHROMIUM = Path("/usr/bin/chromium")

@@ -341,3 +341,45 @@ def test_a_step_interrupted_inside_compiled_code_closes_as_interrupted(
                 "CPUDispatcher(<function _ngram_kernel>) returned a result with an exception set"
             ) from interrupt
     assert re.search(r"✗ clean +interrupted", capsys.readouterr().out)
+
+
+@pytest.mark.slow
+def test_lmforge_stage_keeps_ray_and_deepspeed_off_the_console(
+    tiny_corpus: Path, ray_cluster: None, tmp_path: Path
+) -> None:
+    """`lmforge stage clean` on the session's Ray cluster, then `lmforge stage pretrain` (DeepSpeed) on what a
+    tokenize stage made of it, stdout a pipe: each prints its closing line, its full summary and where its logs
+    are; Ray Data and DeepSpeed talked only into those logs; the output directories hold the dataset and the
+    checkpoint alone."""
+    import ray
+
+    environment = {
+        **cli_environment(dict(os.environ)),
+        "RAY_ADDRESS": ray.get_runtime_context().gcs_address,
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+    }
+    tokens = tmp_path / "tokens"
+    commands = {
+        "clean": ["clean", "--input", str(tiny_corpus), "--output", str(tmp_path / "cleaned")],
+        "tokenize": ["tokenize", "--input", str(tmp_path / "cleaned"), "--output", str(tokens), "--executor",
+                     "local", "--set", "vocab_size=512", "--set", "seq_len=64"],
+        "pretrain": ["pretrain", "--input", str(tokens), "--output", str(tmp_path / "base"), "--executor", "local",
+                     "--set", "max_steps=2", "--set", "micro_batch_size=2", "--set", "eval_max_rows=8"],
+    }  # fmt: skip
+    logs = {}
+    for name, arguments in commands.items():
+        done = subprocess.run(
+            [sys.executable, "-m", "flows.cli", "stage", *arguments],
+            capture_output=True, text=True, timeout=300, cwd=REPO_ROOT, env=environment, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert done.stderr == "" and not CONTROL.search(done.stdout), done.stdout + done.stderr
+        lines = done.stdout.splitlines()
+        assert not [line for line in lines if LIBRARY_LINE.search(line)], lines
+        assert len(lines) == 3 and STEP_LINE.match(lines[0]).group(1, 2) == ("✓", name), lines
+        assert lines[1].startswith(f"{name}: ") and lines[2].startswith("  logs  "), lines
+        logs[name] = Path(lines[2].split(None, 1)[1])
+        assert logs[name].is_relative_to(tmp_path / "state" / "lmforge") and (logs[name] / f"{name}.log").is_file()
+    assert "Dataset" in (logs["clean"] / "clean.log").read_text()  # Ray Data ran and talked: into the log
+    assert "step pretrain" in (logs["pretrain"] / "pretrain.log").read_text()
+    assert not (tmp_path / "cleaned" / "logs").exists() and not (tmp_path / "base" / "logs").exists()

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from flows.run_summary import read_run_summary
 from stages.core.dataset import TMP_PREFIX
 from stages.core.manifest import MANIFEST_NAME
+from stages.core.run_summary import read_run_summary
 from tests.flows.prefect_runs import rows_by_id
 from tests.flows.test_console import CONTROL, check_console, cli_environment
 from tests.flows.test_flow_pipeline import ORCHESTRATION_ALIGNMENT, REPOSITORY, pipeline_steps

@@ -20,10 +20,10 @@ from flows.cli import main
 from flows.curate import curate_flow
 from flows.pipeline import pipeline_flow
 from flows.pipeline_config import PipelineConfig, load_pipeline_config
-from flows.run_summary import read_run_summary
 from stages.core.config_loading import ConfigError
 from stages.core.dataset import TMP_PREFIX
 from stages.core.manifest import MANIFEST_NAME
+from stages.core.run_summary import read_run_summary
 from stages.registry import CURATION_ORDER, CURATION_OUTPUTS
 from tests.flows.prefect_runs import rows_by_id, table_artifact_of
 from tests.tiny_pipeline import TINY_TRAINING

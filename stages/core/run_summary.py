@@ -1,4 +1,5 @@
-"""`OUTPUT/run_summary.json`: what each step of a pipeline run did, how long it took, and what Prefect cost.
+"""`OUTPUT/run_summary.json`: what each step of a pipeline run did, how long it took, and what Prefect cost. It
+lives in `stages/core` because the pipeline (`flows`) writes it and the report (`dashboards`) reads it.
 
 `orchestration_overhead_s` is the pipeline flow's wall time minus the time spent inside the steps themselves
 (stage runners, demo corpus): task and flow state changes, logging, artifacts and summary writing.

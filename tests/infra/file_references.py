@@ -39,22 +39,43 @@ def lmforge_commands_in(text: str) -> list[list[str]]:
     return commands
 
 
+def shell_segments(command: str) -> list[list[str]]:
+    """The words of each simple command in a shell line, split at `&&`, `||` and `;` outside quotes."""
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=";&|")
+    lexer.whitespace_split = True
+    segments: list[list[str]] = [[]]
+    for token in lexer:
+        if token in ("&&", "||", ";"):
+            segments.append([])
+        else:
+            segments[-1].append(token)
+    return [segment for segment in segments if segment]
+
+
 def pip_install_steps(commands: list[str]) -> list[list[str]]:
-    """The arguments of each `python -m pip install` / `pip install` in shell commands, quiet flags left out."""
-    steps = []
+    """What each `pip install` / `uv pip install` in shell commands installs, quiet flags and the choice of
+    interpreter left out; a fallback (`uv pip install X || pip install X`) is one step."""
+    steps: list[list[str]] = []
     for command in commands:
-        for part in re.split(r"&&|;", command):
-            words = shlex.split(part)
+        for words in shell_segments(command):
             if "pip" not in words or "install" not in words:
                 continue
-            arguments = words[words.index("install") + 1 :]
-            steps.append([word for word in arguments if word not in ("-q", "--quiet")])
+            arguments, skip_next = [], False
+            for word in words[words.index("install") + 1 :]:
+                if skip_next:
+                    skip_next = False
+                elif word == "--python":
+                    skip_next = True
+                elif word not in ("-q", "--quiet", "--system"):
+                    arguments.append(word)
+            if not steps or steps[-1] != arguments:
+                steps.append(arguments)
     return steps
 
 
 def makefile_recipe(target_pattern: str) -> list[str]:
     """The recipe lines (tab-indented) of the first Makefile rule whose target matches `target_pattern`."""
-    lines = (REPO_ROOT / "Makefile").read_text().splitlines()
+    lines = re.sub(r"\\\n\s*", " ", (REPO_ROOT / "Makefile").read_text()).splitlines()  # continuations joined
     recipe: list[str] = []
     inside = False
     for line in lines:

@@ -254,6 +254,20 @@ def generation_terms(workload: Workload) -> list[Term]:
     ]
 
 
+def merge_terms(workload: Workload, device: Device) -> list[Term]:
+    """With LoRA, rank 0 writes the merged checkpoint at the end (`alignment.lora.merge_adapter`): it loads the
+    adapter's base afresh in fp32 on the host, beside everything training still holds, and folds the adapter in.
+    Measured on the `small` preset (85M parameters): without this term sft's plan fell 357 MB short (0.85)."""
+    training = workload.training
+    if training is None or training.lora is None:
+        return []
+    return [
+        Term("merge: base loaded afresh", role.name, 4 * role.shape.parameters, "merge", host=device == "cuda")
+        for role in workload.models
+        if role.trained and role.adapted
+    ]
+
+
 def runtime_bytes(device: Device) -> int:
     return CUDA_CONTEXT_BYTES if device == "cuda" else CPU_RUNTIME_BYTES
 
@@ -270,6 +284,7 @@ def estimate(workload: Workload, device: Device, workers: int) -> MemoryPlan:
             tensors += frozen_terms(role, workload, device, workers)
             tensors += scoring_terms(role, workload)
     tensors += generation_terms(workload)
+    tensors += merge_terms(workload, device)
     factor = CUDA_ALLOCATOR_FACTOR if device == "cuda" else CPU_ALLOCATOR_FACTOR
     plan.terms.append(Term("runtime", "process", runtime_bytes(device)))
     for term in tensors:

@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / ".bench" / "memory-plan"
 LOWER, UPPER = 1.0, 1.3
 STEPS = {"max_steps": 3}
+LORA = {"enabled": True, "r": 16, "alpha": 32.0, "dropout": 0.0}
 PAIR = {**STEPS, "batch_size": 4, "max_length": 64, "vocab_size": 512, "logging_steps": 1}
 SFT = {**STEPS, "micro_batch_size": 4, "max_length": 256, "log_every": 1, "eval_max_examples": 8}
 PRETRAIN = {**STEPS, "micro_batch_size": 4, "warmup_steps": 1, "eval_max_rows": 8}
@@ -109,6 +110,20 @@ CASES: dict[str, tuple[str, dict[str, Any], str, dict[str, Any]]] = {
     "dpo-small-z3": ("dpo", {**PAIR, "preset": "small", "zero_stage": 3}, "pairs", {}),
     "grpo-tiny": ("grpo", {**ONLINE, "model": "{policy}", "reward_model": "{reward_model}"}, "pairs", {}),
     "ppo-tiny": ("ppo", {**PPO, "model": "{policy}", "reward_model": "{reward_model}"}, "pairs", {}),
+    # LoRA (r=16 on every linear layer): the adapters' state instead of the model's, and no reference copy
+    "sft-small-lora": (
+        "sft",
+        {**SFT, "model": "small", "tokenizer": "{tokenizer}", "deepspeed": "never", "lora": LORA},
+        "labeled",
+        {},
+    ),
+    "dpo-small-lora": ("dpo", {**PAIR, "preset": "small", "lora": LORA}, "pairs", {}),
+    "ppo-tiny-lora": (
+        "ppo",
+        {**PPO, "model": "{policy}", "reward_model": "{reward_model}", "lora": LORA, "critic_lora": LORA},
+        "pairs",
+        {},
+    ),
 }
 
 

@@ -23,7 +23,6 @@ for tests/stages/text/test_japanese.py.
 from __future__ import annotations
 
 import argparse
-import gettext
 import re
 import sys
 import time
@@ -37,6 +36,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks import zh_corpus  # noqa: E402
 from benchmarks.derive_zh_rules import (  # noqa: E402
     MIN_ENGLISH_WORDS_FOR_STOP_WORDS,
     PROSE_REMOVAL_BUDGET,
@@ -44,17 +44,16 @@ from benchmarks.derive_zh_rules import (  # noqa: E402
     laxer_ceiling,
     laxer_floor,
     line_end_marks,
+    ngram_fractions,
     percentile,
     word_measures,
 )
-from benchmarks.zh_corpus import SENTENCE_FINAL, clean_message  # noqa: E402
+from benchmarks.zh_corpus import SENTENCE_FINAL  # noqa: E402
 from stages.clean import japanese_defaults  # noqa: E402
 from stages.clean.c4 import TERMINAL_PUNCTUATION  # noqa: E402
 from stages.clean.config import C4Config, FineWebConfig, GopherQualityConfig, GopherRepetitionConfig  # noqa: E402
-from stages.clean.document_view import DocumentView  # noqa: E402
 from stages.clean.fineweb import LINE_END_PUNCTUATION  # noqa: E402
 from stages.clean.gopher_quality import SYMBOL_WORD  # noqa: E402
-from stages.clean.gopher_repetition import GopherRepetitionFilter  # noqa: E402
 from stages.text import sentence_count, words_of  # noqa: E402
 
 JA_CATALOGUES = Path("/usr/share/locale/ja/LC_MESSAGES")
@@ -94,20 +93,12 @@ def is_japanese(text: str, min_kana: int = 10, min_share: float = 0.3) -> bool:
 
 
 def has_every_catalogue(root: Path = JA_CATALOGUES) -> bool:
-    return all((root / f"{domain}.mo").is_file() for domain in CATALOGUE_DOMAINS)
+    return zh_corpus.has_every_catalogue(root, CATALOGUE_DOMAINS)
 
 
 def catalogue_pairs(root: Path = JA_CATALOGUES) -> Iterator[tuple[str, str, str]]:
-    """(catalogue, English msgid, Japanese msgstr) for every translated singular message of CATALOGUE_DOMAINS."""
-    for path in (root / f"{domain}.mo" for domain in CATALOGUE_DOMAINS):
-        if not path.is_file():
-            continue
-        with path.open("rb") as handle:
-            catalogue = gettext.GNUTranslations(handle)._catalog  # type: ignore[attr-defined]
-        for key, value in catalogue.items():
-            if not isinstance(key, str) or not key or not value or key == value:
-                continue
-            yield path.stem, clean_message(key), clean_message(value)
+    """(catalogue, English msgid, Japanese msgstr) for every translated message of CATALOGUE_DOMAINS."""
+    return zh_corpus.catalogue_pairs(root, CATALOGUE_DOMAINS)
 
 
 def catalogue_paragraphs(min_characters: int = SHORT_PARAGRAPH_CHARACTERS) -> list[Document]:
@@ -238,17 +229,7 @@ def derive() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     marks, endings = line_end_marks(texts)
     words_ratio, length_ratio = ratios["words"], ratios["mean_word_length"]
     english_repetition = GopherRepetitionConfig()
-    repetition = GopherRepetitionFilter(english_repetition)
-    top_fractions: dict[int, list[float]] = {n: [] for n in english_repetition.max_top_ngram_char_fraction}
-    duplicate_fractions: dict[int, list[float]] = {
-        n: [] for n in english_repetition.max_duplicate_ngram_char_fraction
-    }
-    for text in texts:
-        top, duplicate = repetition.ngram_fractions(DocumentView(text, "ja"))
-        for n, values in top_fractions.items():
-            values.append(top.get(n, 0.0))
-        for n, values in duplicate_fractions.items():
-            values.append(duplicate.get(n, 0.0))
+    top_fractions, duplicate_fractions = ngram_fractions(texts, "ja", english_repetition)
     settings = {
         "gopher_quality": {
             "MIN_WORDS": int(laxer_floor(english_quality.min_words * words_ratio, densities, decimals=0)),

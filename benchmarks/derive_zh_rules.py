@@ -186,6 +186,23 @@ def line_end_marks(texts: list[str]) -> tuple[list[str], Counter[str]]:
     return sorted(frequent | variants | straightened), endings
 
 
+def ngram_fractions(
+    texts: list[str], language: str, reference: GopherRepetitionConfig
+) -> tuple[dict[int, list[float]], dict[int, list[float]]]:
+    """Per n of the reference's repetition rules, each text's top and duplicate n-gram character fractions (as the
+    repetition filter measures them for `language`)."""
+    repetition = GopherRepetitionFilter(reference)
+    top_fractions: dict[int, list[float]] = {n: [] for n in reference.max_top_ngram_char_fraction}
+    duplicate_fractions: dict[int, list[float]] = {n: [] for n in reference.max_duplicate_ngram_char_fraction}
+    for text in texts:
+        top, duplicate = repetition.ngram_fractions(DocumentView(text, language))
+        for n, values in top_fractions.items():
+            values.append(top.get(n, 0.0))
+        for n, values in duplicate_fractions.items():
+            values.append(duplicate.get(n, 0.0))
+    return top_fractions, duplicate_fractions
+
+
 def laxer_floor(parallel: float, reference: list[float], decimals: int = 2) -> float:
     """A lower bound: the parallel carry-over, or lower where that would remove more than the budget; rounded
     down to `decimals`."""
@@ -226,15 +243,7 @@ def derive() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     marks, endings = line_end_marks([document.text for document in documents] + texts)
     words_ratio, length_ratio = ratios["words"], ratios["mean_word_length"]
     english_repetition = GopherRepetitionConfig()
-    repetition = GopherRepetitionFilter(english_repetition)
-    top_fractions: dict[int, list[float]] = {n: [] for n in english_repetition.max_top_ngram_char_fraction}
-    duplicate_fractions: dict[int, list[float]] = {n: [] for n in english_repetition.max_duplicate_ngram_char_fraction}
-    for text in texts:
-        top, duplicate = repetition.ngram_fractions(DocumentView(text, "zh"))
-        for n, values in top_fractions.items():
-            values.append(top.get(n, 0.0))
-        for n, values in duplicate_fractions.items():
-            values.append(duplicate.get(n, 0.0))
+    top_fractions, duplicate_fractions = ngram_fractions(texts, "zh", english_repetition)
     settings = {
         "gopher_quality": {
             "min_words": int(laxer_floor(english_quality.min_words * words_ratio, densities, decimals=0)),

@@ -93,13 +93,18 @@ def clean_message(message: str) -> str:
     return re.sub(r"[ \t]+", " ", ACCELERATOR.sub("", PLACEHOLDER.sub("", message))).strip()
 
 
-def has_every_catalogue(root: Path = ZH_CN_CATALOGUES) -> bool:
-    return all((root / f"{domain}.mo").is_file() for domain in CATALOGUE_DOMAINS)
+def has_every_catalogue(
+    root: Path = ZH_CN_CATALOGUES, domains: tuple[str, ...] = CATALOGUE_DOMAINS
+) -> bool:
+    return all((root / f"{domain}.mo").is_file() for domain in domains)
 
 
-def catalogue_pairs(root: Path = ZH_CN_CATALOGUES) -> Iterator[tuple[str, str, str]]:
-    """(catalogue, English msgid, Chinese msgstr) for every translated singular message of CATALOGUE_DOMAINS."""
-    for path in (root / f"{domain}.mo" for domain in CATALOGUE_DOMAINS):
+def catalogue_pairs(
+    root: Path = ZH_CN_CATALOGUES, domains: tuple[str, ...] = CATALOGUE_DOMAINS
+) -> Iterator[tuple[str, str, str]]:
+    """(catalogue, English msgid, translated msgstr) for every translated singular message of `domains`' Debian
+    catalogues under `root` (Chinese by default; the Japanese derivation reads its own)."""
+    for path in (root / f"{domain}.mo" for domain in domains):
         if not path.is_file():
             continue
         with path.open("rb") as handle:

@@ -9,7 +9,7 @@ fresh child process, which reports its own peak resident set (`VmHWM` of /proc/s
 plans the same config (`alignment.memory_plan.plan_recipe`, device cpu, one worker) and prints predicted,
 measured and predicted ÷ measured; the plan must never under-estimate (ratio ≥ 1.0) and should stay within 1.3.
 Inputs (a demo corpus tokenized, SFT examples, preference pairs) and the chained checkpoints (a reward model and
-an SFT policy for GRPO and PPO: run sft-tiny and reward-tiny first) are built under `.bench/memory-plan/`.
+an SFT policy for GRPO and PPO: run sft-tiny and reward-tiny, or sft-small and reward-small, first) are built under `.bench/memory-plan/`.
 Results go to `benchmarks/results/memory-plan-<date>.json`.
 """
 
@@ -110,6 +110,10 @@ CASES: dict[str, tuple[str, dict[str, Any], str, dict[str, Any]]] = {
     "dpo-small-z3": ("dpo", {**PAIR, "preset": "small", "zero_stage": 3}, "pairs", {}),
     "grpo-tiny": ("grpo", {**ONLINE, "model": "{policy}", "reward_model": "{reward_model}"}, "pairs", {}),
     "ppo-tiny": ("ppo", {**PPO, "model": "{policy}", "reward_model": "{reward_model}"}, "pairs", {}),
+    "grpo-small": (
+        "grpo", {**ONLINE, "model": "{policy_small}", "reward_model": "{reward_model_small}"}, "pairs", {}
+    ),
+    "ppo-small": ("ppo", {**PPO, "model": "{policy_small}", "reward_model": "{reward_model_small}"}, "pairs", {}),
     # LoRA (r=16 on every linear layer): the adapters' state instead of the model's, and no reference copy
     "sft-small-lora": (
         "sft",
@@ -208,7 +212,7 @@ def _distributed_keys() -> set[str]:
 def prepare_inputs(work: Path, kinds: set[str]) -> dict[str, str]:
     """The inputs the chosen cases read, built once and cached: preference pairs; the demo corpus curated and
     tokenized (`tokens`, and the curated `labeled` set SFT reads, with the tokens' tokenizer); the chained
-    checkpoints (`policy`, `reward_model`) are the sft-tiny and reward-tiny cases' outputs."""
+    checkpoints (`policy`, `reward_model`, and their `_small` forms) are the sft and reward cases' outputs."""
     from alignment.synthetic_preferences import polite_preference_pairs
 
     pairs = work / "pairs.jsonl"
@@ -221,6 +225,8 @@ def prepare_inputs(work: Path, kinds: set[str]) -> dict[str, str]:
         "presets": str(presets),
         "policy": str(work / "runs" / "sft-tiny"),
         "reward_model": str(work / "runs" / "reward-tiny"),
+        "policy_small": str(work / "runs" / "sft-small"),
+        "reward_model_small": str(work / "runs" / "reward-small"),
     }
     if kinds & {"tokens", "labeled"}:
         from benchmarks.train import prepare_dataset
@@ -257,7 +263,13 @@ def measure_case(
     from alignment.registry import TRAINING_RECIPES
 
     recipe, values, kind, options = CASES[name]
-    for needed, case in (("{policy}", "sft-tiny"), ("{reward_model}", "reward-tiny")):
+    chained = (
+        ("{policy}", "sft-tiny"),
+        ("{reward_model}", "reward-tiny"),
+        ("{policy_small}", "sft-small"),
+        ("{reward_model_small}", "reward-small"),
+    )
+    for needed, case in chained:
         if needed in values.values() and not (work / "runs" / case / "config.json").is_file():
             raise SystemExit(f"{name} starts from the {case} case's checkpoint: run --cases {case} first")
     values = fill(values, inputs)

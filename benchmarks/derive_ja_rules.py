@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from statistics import median
-from typing import Any, NamedTuple
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
@@ -46,9 +46,10 @@ from benchmarks.derive_zh_rules import (  # noqa: E402
     line_end_marks,
     ngram_fractions,
     percentile,
+    repetition_limits,
     word_measures,
 )
-from benchmarks.zh_corpus import SENTENCE_FINAL  # noqa: E402
+from benchmarks.zh_corpus import KANA, SENTENCE_FINAL, Document  # noqa: E402
 from stages.clean import japanese_defaults  # noqa: E402
 from stages.clean.c4 import TERMINAL_PUNCTUATION  # noqa: E402
 from stages.clean.config import C4Config, FineWebConfig, GopherQualityConfig, GopherRepetitionConfig  # noqa: E402
@@ -75,13 +76,7 @@ CATALOGUE_DOMAINS = (
 )  # fmt: skip
 FUNCTION_WORD_TAGS = ("助詞", "助動詞", "接続詞")
 
-KANA = re.compile(r"[\u3040-\u30ff]")
 JAPANESE_CHARACTER = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
-
-
-class Document(NamedTuple):
-    source: str
-    text: str
 
 
 def is_japanese(text: str, min_kana: int = 10, min_share: float = 0.3) -> bool:
@@ -243,16 +238,13 @@ def derive() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
             ),
             "STOP_WORDS": tuple(candidates[: max(parallel_count, prose_count)]),
         },
-        "gopher_repetition": {
-            "MAX_TOP_NGRAM_CHAR_FRACTION": {
-                n: laxer_ceiling(limit, top_fractions[n])
-                for n, limit in english_repetition.max_top_ngram_char_fraction.items()
-            },
-            "MAX_DUPLICATE_NGRAM_CHAR_FRACTION": {
-                n: laxer_ceiling(limit, duplicate_fractions[n])
-                for n, limit in english_repetition.max_duplicate_ngram_char_fraction.items()
-            },
-        },
+        "gopher_repetition": dict(
+            zip(
+                ("MAX_TOP_NGRAM_CHAR_FRACTION", "MAX_DUPLICATE_NGRAM_CHAR_FRACTION"),
+                repetition_limits(english_repetition, top_fractions, duplicate_fractions),
+                strict=True,
+            )
+        ),
         "c4": {
             "C4_LINE_ENDS": tuple(mark for mark in marks if mark not in TERMINAL_PUNCTUATION),
             "MIN_WORDS_PER_LINE": max(

@@ -203,6 +203,17 @@ def ngram_fractions(
     return top_fractions, duplicate_fractions
 
 
+def repetition_limits(
+    reference: GopherRepetitionConfig, top: dict[int, list[float]], duplicate: dict[int, list[float]]
+) -> tuple[dict[int, float], dict[int, float]]:
+    """The top and duplicate n-gram fraction limits: each of the reference's, made laxer where the language's
+    reference texts need it (`laxer_ceiling`)."""
+    return (
+        {n: laxer_ceiling(limit, top[n]) for n, limit in reference.max_top_ngram_char_fraction.items()},
+        {n: laxer_ceiling(limit, duplicate[n]) for n, limit in reference.max_duplicate_ngram_char_fraction.items()},
+    )
+
+
 def laxer_floor(parallel: float, reference: list[float], decimals: int = 2) -> float:
     """A lower bound: the parallel carry-over, or lower where that would remove more than the budget; rounded
     down to `decimals`."""
@@ -255,16 +266,13 @@ def derive() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
             ),
             "stop_words": candidates[: max(parallel_count, prose_count)],
         },
-        "gopher_repetition": {
-            "max_top_ngram_char_fraction": {
-                n: laxer_ceiling(limit, top_fractions[n])
-                for n, limit in english_repetition.max_top_ngram_char_fraction.items()
-            },
-            "max_duplicate_ngram_char_fraction": {
-                n: laxer_ceiling(limit, duplicate_fractions[n])
-                for n, limit in english_repetition.max_duplicate_ngram_char_fraction.items()
-            },
-        },
+        "gopher_repetition": dict(
+            zip(
+                ("max_top_ngram_char_fraction", "max_duplicate_ngram_char_fraction"),
+                repetition_limits(english_repetition, top_fractions, duplicate_fractions),
+                strict=True,
+            )
+        ),
         "c4": {
             "extra_line_end_punctuation": [mark for mark in marks if mark not in TERMINAL_PUNCTUATION],
             "min_words_per_line": max(
